@@ -1,0 +1,10 @@
+/*
+ * kfk/kfk.h: the umbrella header. Applications include this one file.
+ */
+#ifndef KFK_KFK_H
+#define KFK_KFK_H
+
+#include <kfk/common.h>
+#include <kfk/error.h>
+
+#endif
