@@ -110,8 +110,11 @@ class Message:
     def struct_cname(self, kafka_name, top=False):
         msg = snake(self.name)
         s = snake(kafka_name)
+        stem = re.sub(r"_(request|response)$", "", msg)
         if top or s.startswith(msg):
             return "kfk__" + s
+        if s.startswith(stem + "_"):
+            return "kfk__%s_%s" % (msg, s[len(stem) + 1:])
         return "kfk__%s_%s" % (msg, s)
 
     def build_struct(self, kafka_name, fields_spec, top=False):
@@ -222,11 +225,10 @@ def gen_api(stem, msgs):
             h.append("    kfk__raw_tags unknown_tags;")
             h.append("};")
             h.append("")
+        for st in m.structs:
+            h.append("extern const kfk__struct_desc %s_desc;" % st.cname)
         h.append("extern const kfk__msg_desc kfk__desc_%s;" % snake(m.name))
         h.append("")
-        for st in m.structs:
-            c.append("static const kfk__struct_desc sd_%s;" % st.cname)
-        c.append("")
         for st in m.structs:
             c.append("static const kfk__field fd_%s[] = {" % st.cname)
             for f in st.fields:
@@ -248,7 +250,7 @@ def gen_api(stem, msgs):
                     typ = "KFK__T_STRUCT" if f.base == "struct" else PRIMS[f.base][1]
                     elem = "0"
                     esize = "0"
-                sub = "&sd_%s" % f.sub.cname if f.sub else "NULL"
+                sub = "&%s_desc" % f.sub.cname if f.sub else "NULL"
                 c.append("    {\"%s\", offsetof(%s, %s), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %du, %s, %s, %s, %s}," % (
                     f.name, st.cname, f.member, typ, elem, "|".join(flags) or "0", esize,
                     vlit(f.versions[0]), vlit(f.versions[1]),
@@ -257,13 +259,13 @@ def gen_api(stem, msgs):
             if not st.fields:
                 c.append("    {0}")
             c.append("};")
-            c.append("static const kfk__struct_desc sd_%s = {\"%s\", sizeof(%s), offsetof(%s, unknown_tags), %d, fd_%s};"
+            c.append("const kfk__struct_desc %s_desc = {\"%s\", sizeof(%s), offsetof(%s, unknown_tags), %d, fd_%s};"
                      % (st.cname, st.kafka_name, st.cname, st.cname, len(st.fields), st.cname))
             c.append("")
         kind = {"request": "KFK__MSG_REQUEST", "response": "KFK__MSG_RESPONSE",
                 "header": "KFK__MSG_HEADER", "data": "KFK__MSG_DATA"}[m.kind]
         flex_min = m.flex[0] if m.flex[0] <= m.flex[1] else VMAX
-        c.append("const kfk__msg_desc kfk__desc_%s = {\"%s\", %d, %d, %d, %s, %s, %d, &sd_%s};" % (
+        c.append("const kfk__msg_desc kfk__desc_%s = {\"%s\", %d, %d, %d, %s, %s, %d, &%s_desc};" % (
             snake(m.name), m.name, m.api_key, m.versions[0], m.versions[1], vlit(flex_min), kind,
             1 if m.unstable else 0, m.top.cname))
         c.append("")

@@ -147,6 +147,16 @@ void kfk__struct_init(const kfk__struct_desc *s, void *obj)
         set_default(&s->fields[i], (char *)obj + s->fields[i].offset);
 }
 
+void *kfk__struct_array_new(kfk__arena *a, const kfk__struct_desc *s, int32_t n)
+{
+    if (n <= 0 || (size_t)n > a->cap / s->size)
+        return NULL;
+    char *v = kfk__arena_alloc(a, (size_t)n * s->size);
+    for (int32_t i = 0; v && i < n; i++)
+        kfk__struct_init(s, v + (size_t)i * s->size);
+    return v;
+}
+
 void kfk__msg_init(const kfk__msg_desc *d, void *msg)
 {
     kfk__struct_init(d->body, msg);

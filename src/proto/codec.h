@@ -169,6 +169,11 @@ int kfk__decode(const kfk__msg_desc *d, int16_t version, const uint8_t *buf,
 int kfk__encode(const kfk__msg_desc *d, int16_t version, const void *msg,
                 kfk__wbuf *w, kfk__codec_err *err);
 
+/* n elements of struct s from arena, each initialised to its defaults (for
+ * filling an array field: arr.v = kfk__struct_array_new(...); arr.n = n).
+ * NULL when out of memory or past the arena's cap; n 0 gives NULL too. */
+void *kfk__struct_array_new(kfk__arena *a, const kfk__struct_desc *s, int32_t n);
+
 /* True if every field of obj equals its default for this version (used for
  * tagged struct fields, which are sent only when not default). */
 bool kfk__struct_is_default(const kfk__struct_desc *s, const void *obj);

@@ -5,25 +5,21 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__add_offsets_to_txn_request;
-
 static const kfk__field fd_kfk__add_offsets_to_txn_request[] = {
     {"TransactionalId", offsetof(kfk__add_offsets_to_txn_request, transactional_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ProducerId", offsetof(kfk__add_offsets_to_txn_request, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProducerEpoch", offsetof(kfk__add_offsets_to_txn_request, producer_epoch), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"GroupId", offsetof(kfk__add_offsets_to_txn_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__add_offsets_to_txn_request = {"AddOffsetsToTxnRequest", sizeof(kfk__add_offsets_to_txn_request), offsetof(kfk__add_offsets_to_txn_request, unknown_tags), 4, fd_kfk__add_offsets_to_txn_request};
+const kfk__struct_desc kfk__add_offsets_to_txn_request_desc = {"AddOffsetsToTxnRequest", sizeof(kfk__add_offsets_to_txn_request), offsetof(kfk__add_offsets_to_txn_request, unknown_tags), 4, fd_kfk__add_offsets_to_txn_request};
 
-const kfk__msg_desc kfk__desc_add_offsets_to_txn_request = {"AddOffsetsToTxnRequest", 25, 0, 4, 3, KFK__MSG_REQUEST, 0, &sd_kfk__add_offsets_to_txn_request};
-
-static const kfk__struct_desc sd_kfk__add_offsets_to_txn_response;
+const kfk__msg_desc kfk__desc_add_offsets_to_txn_request = {"AddOffsetsToTxnRequest", 25, 0, 4, 3, KFK__MSG_REQUEST, 0, &kfk__add_offsets_to_txn_request_desc};
 
 static const kfk__field fd_kfk__add_offsets_to_txn_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__add_offsets_to_txn_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__add_offsets_to_txn_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_offsets_to_txn_response = {"AddOffsetsToTxnResponse", sizeof(kfk__add_offsets_to_txn_response), offsetof(kfk__add_offsets_to_txn_response, unknown_tags), 2, fd_kfk__add_offsets_to_txn_response};
+const kfk__struct_desc kfk__add_offsets_to_txn_response_desc = {"AddOffsetsToTxnResponse", sizeof(kfk__add_offsets_to_txn_response), offsetof(kfk__add_offsets_to_txn_response, unknown_tags), 2, fd_kfk__add_offsets_to_txn_response};
 
-const kfk__msg_desc kfk__desc_add_offsets_to_txn_response = {"AddOffsetsToTxnResponse", 25, 0, 4, 3, KFK__MSG_RESPONSE, 0, &sd_kfk__add_offsets_to_txn_response};
+const kfk__msg_desc kfk__desc_add_offsets_to_txn_response = {"AddOffsetsToTxnResponse", 25, 0, 4, 3, KFK__MSG_RESPONSE, 0, &kfk__add_offsets_to_txn_response_desc};
 

@@ -17,6 +17,7 @@ struct kfk__add_offsets_to_txn_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__add_offsets_to_txn_request_desc;
 extern const kfk__msg_desc kfk__desc_add_offsets_to_txn_request;
 
 /* AddOffsetsToTxnResponse: versions 0-4, flexible 3+ */
@@ -28,6 +29,7 @@ struct kfk__add_offsets_to_txn_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__add_offsets_to_txn_response_desc;
 extern const kfk__msg_desc kfk__desc_add_offsets_to_txn_response;
 
 #endif

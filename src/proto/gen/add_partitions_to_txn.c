@@ -5,66 +5,57 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic;
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction;
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_request;
-
-static const kfk__field fd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic[] = {
-    {"Name", offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__add_partitions_to_txn_request_topic[] = {
+    {"Name", offsetof(kfk__add_partitions_to_txn_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Partitions", offsetof(kfk__add_partitions_to_txn_request_topic, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic = {"AddPartitionsToTxnTopic", sizeof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic), offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic, unknown_tags), 2, fd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic};
+const kfk__struct_desc kfk__add_partitions_to_txn_request_topic_desc = {"AddPartitionsToTxnTopic", sizeof(kfk__add_partitions_to_txn_request_topic), offsetof(kfk__add_partitions_to_txn_request_topic, unknown_tags), 2, fd_kfk__add_partitions_to_txn_request_topic};
 
-static const kfk__field fd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction[] = {
-    {"TransactionalId", offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction, transactional_id), KFK__T_STRING, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ProducerId", offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction, producer_id), KFK__T_INT64, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ProducerEpoch", offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction, producer_epoch), KFK__T_INT16, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"VerifyOnly", offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction, verify_only), KFK__T_BOOL, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic, 0, 0, NULL},
+static const kfk__field fd_kfk__add_partitions_to_txn_request_transaction[] = {
+    {"TransactionalId", offsetof(kfk__add_partitions_to_txn_request_transaction, transactional_id), KFK__T_STRING, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ProducerId", offsetof(kfk__add_partitions_to_txn_request_transaction, producer_id), KFK__T_INT64, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ProducerEpoch", offsetof(kfk__add_partitions_to_txn_request_transaction, producer_epoch), KFK__T_INT16, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"VerifyOnly", offsetof(kfk__add_partitions_to_txn_request_transaction, verify_only), KFK__T_BOOL, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Topics", offsetof(kfk__add_partitions_to_txn_request_transaction, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__add_partitions_to_txn_request_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction = {"AddPartitionsToTxnTransaction", sizeof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction), offsetof(kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction, unknown_tags), 5, fd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction};
+const kfk__struct_desc kfk__add_partitions_to_txn_request_transaction_desc = {"AddPartitionsToTxnTransaction", sizeof(kfk__add_partitions_to_txn_request_transaction), offsetof(kfk__add_partitions_to_txn_request_transaction, unknown_tags), 5, fd_kfk__add_partitions_to_txn_request_transaction};
 
 static const kfk__field fd_kfk__add_partitions_to_txn_request[] = {
-    {"Transactions", offsetof(kfk__add_partitions_to_txn_request, transactions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction, 0, 0, NULL},
+    {"Transactions", offsetof(kfk__add_partitions_to_txn_request, transactions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__add_partitions_to_txn_request_transaction_desc, 0, 0, NULL},
     {"V3AndBelowTransactionalId", offsetof(kfk__add_partitions_to_txn_request, v3_and_below_transactional_id), KFK__T_STRING, 0, 0, 0, 0, 3, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"V3AndBelowProducerId", offsetof(kfk__add_partitions_to_txn_request, v3_and_below_producer_id), KFK__T_INT64, 0, 0, 0, 0, 3, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"V3AndBelowProducerEpoch", offsetof(kfk__add_partitions_to_txn_request, v3_and_below_producer_epoch), KFK__T_INT16, 0, 0, 0, 0, 3, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"V3AndBelowTopics", offsetof(kfk__add_partitions_to_txn_request, v3_and_below_topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 3, 1, 0, 1, 0, 0u, &sd_kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic, 0, 0, NULL},
+    {"V3AndBelowTopics", offsetof(kfk__add_partitions_to_txn_request, v3_and_below_topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 3, 1, 0, 1, 0, 0u, &kfk__add_partitions_to_txn_request_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_request = {"AddPartitionsToTxnRequest", sizeof(kfk__add_partitions_to_txn_request), offsetof(kfk__add_partitions_to_txn_request, unknown_tags), 5, fd_kfk__add_partitions_to_txn_request};
+const kfk__struct_desc kfk__add_partitions_to_txn_request_desc = {"AddPartitionsToTxnRequest", sizeof(kfk__add_partitions_to_txn_request), offsetof(kfk__add_partitions_to_txn_request, unknown_tags), 5, fd_kfk__add_partitions_to_txn_request};
 
-const kfk__msg_desc kfk__desc_add_partitions_to_txn_request = {"AddPartitionsToTxnRequest", 24, 0, 5, 3, KFK__MSG_REQUEST, 0, &sd_kfk__add_partitions_to_txn_request};
+const kfk__msg_desc kfk__desc_add_partitions_to_txn_request = {"AddPartitionsToTxnRequest", 24, 0, 5, 3, KFK__MSG_REQUEST, 0, &kfk__add_partitions_to_txn_request_desc};
 
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result;
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result;
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_result;
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response;
-
-static const kfk__field fd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result[] = {
-    {"PartitionIndex", offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"PartitionErrorCode", offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result, partition_error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__add_partitions_to_txn_response_partition_result[] = {
+    {"PartitionIndex", offsetof(kfk__add_partitions_to_txn_response_partition_result, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"PartitionErrorCode", offsetof(kfk__add_partitions_to_txn_response_partition_result, partition_error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result = {"AddPartitionsToTxnPartitionResult", sizeof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result), offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result, unknown_tags), 2, fd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result};
+const kfk__struct_desc kfk__add_partitions_to_txn_response_partition_result_desc = {"AddPartitionsToTxnPartitionResult", sizeof(kfk__add_partitions_to_txn_response_partition_result), offsetof(kfk__add_partitions_to_txn_response_partition_result, unknown_tags), 2, fd_kfk__add_partitions_to_txn_response_partition_result};
 
-static const kfk__field fd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result[] = {
-    {"Name", offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ResultsByPartition", offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result, results_by_partition), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result, 0, 0, NULL},
+static const kfk__field fd_kfk__add_partitions_to_txn_response_topic_result[] = {
+    {"Name", offsetof(kfk__add_partitions_to_txn_response_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ResultsByPartition", offsetof(kfk__add_partitions_to_txn_response_topic_result, results_by_partition), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__add_partitions_to_txn_response_partition_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result = {"AddPartitionsToTxnTopicResult", sizeof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result), offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result, unknown_tags), 2, fd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result};
+const kfk__struct_desc kfk__add_partitions_to_txn_response_topic_result_desc = {"AddPartitionsToTxnTopicResult", sizeof(kfk__add_partitions_to_txn_response_topic_result), offsetof(kfk__add_partitions_to_txn_response_topic_result, unknown_tags), 2, fd_kfk__add_partitions_to_txn_response_topic_result};
 
-static const kfk__field fd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_result[] = {
-    {"TransactionalId", offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_result, transactional_id), KFK__T_STRING, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"TopicResults", offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_result, topic_results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result, 0, 0, NULL},
+static const kfk__field fd_kfk__add_partitions_to_txn_response_result[] = {
+    {"TransactionalId", offsetof(kfk__add_partitions_to_txn_response_result, transactional_id), KFK__T_STRING, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"TopicResults", offsetof(kfk__add_partitions_to_txn_response_result, topic_results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__add_partitions_to_txn_response_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_result = {"AddPartitionsToTxnResult", sizeof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_result), offsetof(kfk__add_partitions_to_txn_response_add_partitions_to_txn_result, unknown_tags), 2, fd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_result};
+const kfk__struct_desc kfk__add_partitions_to_txn_response_result_desc = {"AddPartitionsToTxnResult", sizeof(kfk__add_partitions_to_txn_response_result), offsetof(kfk__add_partitions_to_txn_response_result, unknown_tags), 2, fd_kfk__add_partitions_to_txn_response_result};
 
 static const kfk__field fd_kfk__add_partitions_to_txn_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__add_partitions_to_txn_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__add_partitions_to_txn_response, error_code), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResultsByTransaction", offsetof(kfk__add_partitions_to_txn_response, results_by_transaction), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_result, 0, 0, NULL},
-    {"ResultsByTopicV3AndBelow", offsetof(kfk__add_partitions_to_txn_response, results_by_topic_v3_and_below), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 3, 1, 0, 1, 0, 0u, &sd_kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result, 0, 0, NULL},
+    {"ResultsByTransaction", offsetof(kfk__add_partitions_to_txn_response, results_by_transaction), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__add_partitions_to_txn_response_result_desc, 0, 0, NULL},
+    {"ResultsByTopicV3AndBelow", offsetof(kfk__add_partitions_to_txn_response, results_by_topic_v3_and_below), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 3, 1, 0, 1, 0, 0u, &kfk__add_partitions_to_txn_response_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_partitions_to_txn_response = {"AddPartitionsToTxnResponse", sizeof(kfk__add_partitions_to_txn_response), offsetof(kfk__add_partitions_to_txn_response, unknown_tags), 4, fd_kfk__add_partitions_to_txn_response};
+const kfk__struct_desc kfk__add_partitions_to_txn_response_desc = {"AddPartitionsToTxnResponse", sizeof(kfk__add_partitions_to_txn_response), offsetof(kfk__add_partitions_to_txn_response, unknown_tags), 4, fd_kfk__add_partitions_to_txn_response};
 
-const kfk__msg_desc kfk__desc_add_partitions_to_txn_response = {"AddPartitionsToTxnResponse", 24, 0, 5, 3, KFK__MSG_RESPONSE, 0, &sd_kfk__add_partitions_to_txn_response};
+const kfk__msg_desc kfk__desc_add_partitions_to_txn_response = {"AddPartitionsToTxnResponse", 24, 0, 5, 3, KFK__MSG_RESPONSE, 0, &kfk__add_partitions_to_txn_response_desc};
 

@@ -7,68 +7,75 @@
 #include "proto/codec.h"
 
 /* AddPartitionsToTxnRequest: versions 0-5, flexible 3+ */
-typedef struct kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic;
-typedef struct kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction;
+typedef struct kfk__add_partitions_to_txn_request_topic kfk__add_partitions_to_txn_request_topic;
+typedef struct kfk__add_partitions_to_txn_request_transaction kfk__add_partitions_to_txn_request_transaction;
 typedef struct kfk__add_partitions_to_txn_request kfk__add_partitions_to_txn_request;
 
-struct kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic {
+struct kfk__add_partitions_to_txn_request_topic {
     kfk__str name;
     struct { int32_t *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction {
+struct kfk__add_partitions_to_txn_request_transaction {
     kfk__str transactional_id;
     int64_t producer_id;
     int16_t producer_epoch;
     bool verify_only;
-    struct { kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic *v; int32_t n; } topics;
+    struct { kfk__add_partitions_to_txn_request_topic *v; int32_t n; } topics;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__add_partitions_to_txn_request {
-    struct { kfk__add_partitions_to_txn_request_add_partitions_to_txn_transaction *v; int32_t n; } transactions;
+    struct { kfk__add_partitions_to_txn_request_transaction *v; int32_t n; } transactions;
     kfk__str v3_and_below_transactional_id;
     int64_t v3_and_below_producer_id;
     int16_t v3_and_below_producer_epoch;
-    struct { kfk__add_partitions_to_txn_request_add_partitions_to_txn_topic *v; int32_t n; } v3_and_below_topics;
+    struct { kfk__add_partitions_to_txn_request_topic *v; int32_t n; } v3_and_below_topics;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__add_partitions_to_txn_request_topic_desc;
+extern const kfk__struct_desc kfk__add_partitions_to_txn_request_transaction_desc;
+extern const kfk__struct_desc kfk__add_partitions_to_txn_request_desc;
 extern const kfk__msg_desc kfk__desc_add_partitions_to_txn_request;
 
 /* AddPartitionsToTxnResponse: versions 0-5, flexible 3+ */
-typedef struct kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result;
-typedef struct kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result;
-typedef struct kfk__add_partitions_to_txn_response_add_partitions_to_txn_result kfk__add_partitions_to_txn_response_add_partitions_to_txn_result;
+typedef struct kfk__add_partitions_to_txn_response_partition_result kfk__add_partitions_to_txn_response_partition_result;
+typedef struct kfk__add_partitions_to_txn_response_topic_result kfk__add_partitions_to_txn_response_topic_result;
+typedef struct kfk__add_partitions_to_txn_response_result kfk__add_partitions_to_txn_response_result;
 typedef struct kfk__add_partitions_to_txn_response kfk__add_partitions_to_txn_response;
 
-struct kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result {
+struct kfk__add_partitions_to_txn_response_partition_result {
     int32_t partition_index;
     int16_t partition_error_code;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result {
+struct kfk__add_partitions_to_txn_response_topic_result {
     kfk__str name;
-    struct { kfk__add_partitions_to_txn_response_add_partitions_to_txn_partition_result *v; int32_t n; } results_by_partition;
+    struct { kfk__add_partitions_to_txn_response_partition_result *v; int32_t n; } results_by_partition;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__add_partitions_to_txn_response_add_partitions_to_txn_result {
+struct kfk__add_partitions_to_txn_response_result {
     kfk__str transactional_id;
-    struct { kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result *v; int32_t n; } topic_results;
+    struct { kfk__add_partitions_to_txn_response_topic_result *v; int32_t n; } topic_results;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__add_partitions_to_txn_response {
     int32_t throttle_time_ms;
     int16_t error_code;
-    struct { kfk__add_partitions_to_txn_response_add_partitions_to_txn_result *v; int32_t n; } results_by_transaction;
-    struct { kfk__add_partitions_to_txn_response_add_partitions_to_txn_topic_result *v; int32_t n; } results_by_topic_v3_and_below;
+    struct { kfk__add_partitions_to_txn_response_result *v; int32_t n; } results_by_transaction;
+    struct { kfk__add_partitions_to_txn_response_topic_result *v; int32_t n; } results_by_topic_v3_and_below;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__add_partitions_to_txn_response_partition_result_desc;
+extern const kfk__struct_desc kfk__add_partitions_to_txn_response_topic_result_desc;
+extern const kfk__struct_desc kfk__add_partitions_to_txn_response_result_desc;
+extern const kfk__struct_desc kfk__add_partitions_to_txn_response_desc;
 extern const kfk__msg_desc kfk__desc_add_partitions_to_txn_response;
 
 #endif

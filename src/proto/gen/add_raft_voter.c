@@ -5,35 +5,30 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__add_raft_voter_request_listener;
-static const kfk__struct_desc sd_kfk__add_raft_voter_request;
-
 static const kfk__field fd_kfk__add_raft_voter_request_listener[] = {
     {"Name", offsetof(kfk__add_raft_voter_request_listener, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Host", offsetof(kfk__add_raft_voter_request_listener, host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Port", offsetof(kfk__add_raft_voter_request_listener, port), KFK__T_UINT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_raft_voter_request_listener = {"Listener", sizeof(kfk__add_raft_voter_request_listener), offsetof(kfk__add_raft_voter_request_listener, unknown_tags), 3, fd_kfk__add_raft_voter_request_listener};
+const kfk__struct_desc kfk__add_raft_voter_request_listener_desc = {"Listener", sizeof(kfk__add_raft_voter_request_listener), offsetof(kfk__add_raft_voter_request_listener, unknown_tags), 3, fd_kfk__add_raft_voter_request_listener};
 
 static const kfk__field fd_kfk__add_raft_voter_request[] = {
     {"ClusterId", offsetof(kfk__add_raft_voter_request, cluster_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"TimeoutMs", offsetof(kfk__add_raft_voter_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"VoterId", offsetof(kfk__add_raft_voter_request, voter_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"VoterDirectoryId", offsetof(kfk__add_raft_voter_request, voter_directory_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Listeners", offsetof(kfk__add_raft_voter_request, listeners), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__add_raft_voter_request_listener, 0, 0, NULL},
+    {"Listeners", offsetof(kfk__add_raft_voter_request, listeners), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__add_raft_voter_request_listener_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__add_raft_voter_request = {"AddRaftVoterRequest", sizeof(kfk__add_raft_voter_request), offsetof(kfk__add_raft_voter_request, unknown_tags), 5, fd_kfk__add_raft_voter_request};
+const kfk__struct_desc kfk__add_raft_voter_request_desc = {"AddRaftVoterRequest", sizeof(kfk__add_raft_voter_request), offsetof(kfk__add_raft_voter_request, unknown_tags), 5, fd_kfk__add_raft_voter_request};
 
-const kfk__msg_desc kfk__desc_add_raft_voter_request = {"AddRaftVoterRequest", 80, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__add_raft_voter_request};
-
-static const kfk__struct_desc sd_kfk__add_raft_voter_response;
+const kfk__msg_desc kfk__desc_add_raft_voter_request = {"AddRaftVoterRequest", 80, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__add_raft_voter_request_desc};
 
 static const kfk__field fd_kfk__add_raft_voter_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__add_raft_voter_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__add_raft_voter_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__add_raft_voter_response, error_message), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__add_raft_voter_response = {"AddRaftVoterResponse", sizeof(kfk__add_raft_voter_response), offsetof(kfk__add_raft_voter_response, unknown_tags), 3, fd_kfk__add_raft_voter_response};
+const kfk__struct_desc kfk__add_raft_voter_response_desc = {"AddRaftVoterResponse", sizeof(kfk__add_raft_voter_response), offsetof(kfk__add_raft_voter_response, unknown_tags), 3, fd_kfk__add_raft_voter_response};
 
-const kfk__msg_desc kfk__desc_add_raft_voter_response = {"AddRaftVoterResponse", 80, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__add_raft_voter_response};
+const kfk__msg_desc kfk__desc_add_raft_voter_response = {"AddRaftVoterResponse", 80, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__add_raft_voter_response_desc};
 

@@ -26,6 +26,8 @@ struct kfk__add_raft_voter_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__add_raft_voter_request_listener_desc;
+extern const kfk__struct_desc kfk__add_raft_voter_request_desc;
 extern const kfk__msg_desc kfk__desc_add_raft_voter_request;
 
 /* AddRaftVoterResponse: versions 0-0, flexible 0+ */
@@ -38,6 +40,7 @@ struct kfk__add_raft_voter_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__add_raft_voter_response_desc;
 extern const kfk__msg_desc kfk__desc_add_raft_voter_response;
 
 #endif

@@ -5,60 +5,51 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request_entity_data;
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request_op_data;
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request_entry_data;
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request;
-
 static const kfk__field fd_kfk__alter_client_quotas_request_entity_data[] = {
     {"EntityType", offsetof(kfk__alter_client_quotas_request_entity_data, entity_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"EntityName", offsetof(kfk__alter_client_quotas_request_entity_data, entity_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request_entity_data = {"EntityData", sizeof(kfk__alter_client_quotas_request_entity_data), offsetof(kfk__alter_client_quotas_request_entity_data, unknown_tags), 2, fd_kfk__alter_client_quotas_request_entity_data};
+const kfk__struct_desc kfk__alter_client_quotas_request_entity_data_desc = {"EntityData", sizeof(kfk__alter_client_quotas_request_entity_data), offsetof(kfk__alter_client_quotas_request_entity_data, unknown_tags), 2, fd_kfk__alter_client_quotas_request_entity_data};
 
 static const kfk__field fd_kfk__alter_client_quotas_request_op_data[] = {
     {"Key", offsetof(kfk__alter_client_quotas_request_op_data, key), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Value", offsetof(kfk__alter_client_quotas_request_op_data, value), KFK__T_FLOAT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Remove", offsetof(kfk__alter_client_quotas_request_op_data, remove), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request_op_data = {"OpData", sizeof(kfk__alter_client_quotas_request_op_data), offsetof(kfk__alter_client_quotas_request_op_data, unknown_tags), 3, fd_kfk__alter_client_quotas_request_op_data};
+const kfk__struct_desc kfk__alter_client_quotas_request_op_data_desc = {"OpData", sizeof(kfk__alter_client_quotas_request_op_data), offsetof(kfk__alter_client_quotas_request_op_data, unknown_tags), 3, fd_kfk__alter_client_quotas_request_op_data};
 
 static const kfk__field fd_kfk__alter_client_quotas_request_entry_data[] = {
-    {"Entity", offsetof(kfk__alter_client_quotas_request_entry_data, entity), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_client_quotas_request_entity_data, 0, 0, NULL},
-    {"Ops", offsetof(kfk__alter_client_quotas_request_entry_data, ops), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_client_quotas_request_op_data, 0, 0, NULL},
+    {"Entity", offsetof(kfk__alter_client_quotas_request_entry_data, entity), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_client_quotas_request_entity_data_desc, 0, 0, NULL},
+    {"Ops", offsetof(kfk__alter_client_quotas_request_entry_data, ops), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_client_quotas_request_op_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request_entry_data = {"EntryData", sizeof(kfk__alter_client_quotas_request_entry_data), offsetof(kfk__alter_client_quotas_request_entry_data, unknown_tags), 2, fd_kfk__alter_client_quotas_request_entry_data};
+const kfk__struct_desc kfk__alter_client_quotas_request_entry_data_desc = {"EntryData", sizeof(kfk__alter_client_quotas_request_entry_data), offsetof(kfk__alter_client_quotas_request_entry_data, unknown_tags), 2, fd_kfk__alter_client_quotas_request_entry_data};
 
 static const kfk__field fd_kfk__alter_client_quotas_request[] = {
-    {"Entries", offsetof(kfk__alter_client_quotas_request, entries), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_client_quotas_request_entry_data, 0, 0, NULL},
+    {"Entries", offsetof(kfk__alter_client_quotas_request, entries), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_client_quotas_request_entry_data_desc, 0, 0, NULL},
     {"ValidateOnly", offsetof(kfk__alter_client_quotas_request, validate_only), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_client_quotas_request = {"AlterClientQuotasRequest", sizeof(kfk__alter_client_quotas_request), offsetof(kfk__alter_client_quotas_request, unknown_tags), 2, fd_kfk__alter_client_quotas_request};
+const kfk__struct_desc kfk__alter_client_quotas_request_desc = {"AlterClientQuotasRequest", sizeof(kfk__alter_client_quotas_request), offsetof(kfk__alter_client_quotas_request, unknown_tags), 2, fd_kfk__alter_client_quotas_request};
 
-const kfk__msg_desc kfk__desc_alter_client_quotas_request = {"AlterClientQuotasRequest", 49, 0, 1, 1, KFK__MSG_REQUEST, 0, &sd_kfk__alter_client_quotas_request};
-
-static const kfk__struct_desc sd_kfk__alter_client_quotas_response_entity_data;
-static const kfk__struct_desc sd_kfk__alter_client_quotas_response_entry_data;
-static const kfk__struct_desc sd_kfk__alter_client_quotas_response;
+const kfk__msg_desc kfk__desc_alter_client_quotas_request = {"AlterClientQuotasRequest", 49, 0, 1, 1, KFK__MSG_REQUEST, 0, &kfk__alter_client_quotas_request_desc};
 
 static const kfk__field fd_kfk__alter_client_quotas_response_entity_data[] = {
     {"EntityType", offsetof(kfk__alter_client_quotas_response_entity_data, entity_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"EntityName", offsetof(kfk__alter_client_quotas_response_entity_data, entity_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__alter_client_quotas_response_entity_data = {"EntityData", sizeof(kfk__alter_client_quotas_response_entity_data), offsetof(kfk__alter_client_quotas_response_entity_data, unknown_tags), 2, fd_kfk__alter_client_quotas_response_entity_data};
+const kfk__struct_desc kfk__alter_client_quotas_response_entity_data_desc = {"EntityData", sizeof(kfk__alter_client_quotas_response_entity_data), offsetof(kfk__alter_client_quotas_response_entity_data, unknown_tags), 2, fd_kfk__alter_client_quotas_response_entity_data};
 
 static const kfk__field fd_kfk__alter_client_quotas_response_entry_data[] = {
     {"ErrorCode", offsetof(kfk__alter_client_quotas_response_entry_data, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__alter_client_quotas_response_entry_data, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Entity", offsetof(kfk__alter_client_quotas_response_entry_data, entity), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_client_quotas_response_entity_data, 0, 0, NULL},
+    {"Entity", offsetof(kfk__alter_client_quotas_response_entry_data, entity), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_client_quotas_response_entity_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_client_quotas_response_entry_data = {"EntryData", sizeof(kfk__alter_client_quotas_response_entry_data), offsetof(kfk__alter_client_quotas_response_entry_data, unknown_tags), 3, fd_kfk__alter_client_quotas_response_entry_data};
+const kfk__struct_desc kfk__alter_client_quotas_response_entry_data_desc = {"EntryData", sizeof(kfk__alter_client_quotas_response_entry_data), offsetof(kfk__alter_client_quotas_response_entry_data, unknown_tags), 3, fd_kfk__alter_client_quotas_response_entry_data};
 
 static const kfk__field fd_kfk__alter_client_quotas_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__alter_client_quotas_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Entries", offsetof(kfk__alter_client_quotas_response, entries), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_client_quotas_response_entry_data, 0, 0, NULL},
+    {"Entries", offsetof(kfk__alter_client_quotas_response, entries), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_client_quotas_response_entry_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_client_quotas_response = {"AlterClientQuotasResponse", sizeof(kfk__alter_client_quotas_response), offsetof(kfk__alter_client_quotas_response, unknown_tags), 2, fd_kfk__alter_client_quotas_response};
+const kfk__struct_desc kfk__alter_client_quotas_response_desc = {"AlterClientQuotasResponse", sizeof(kfk__alter_client_quotas_response), offsetof(kfk__alter_client_quotas_response, unknown_tags), 2, fd_kfk__alter_client_quotas_response};
 
-const kfk__msg_desc kfk__desc_alter_client_quotas_response = {"AlterClientQuotasResponse", 49, 0, 1, 1, KFK__MSG_RESPONSE, 0, &sd_kfk__alter_client_quotas_response};
+const kfk__msg_desc kfk__desc_alter_client_quotas_response = {"AlterClientQuotasResponse", 49, 0, 1, 1, KFK__MSG_RESPONSE, 0, &kfk__alter_client_quotas_response_desc};
 

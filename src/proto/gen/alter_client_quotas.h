@@ -37,6 +37,10 @@ struct kfk__alter_client_quotas_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_client_quotas_request_entity_data_desc;
+extern const kfk__struct_desc kfk__alter_client_quotas_request_op_data_desc;
+extern const kfk__struct_desc kfk__alter_client_quotas_request_entry_data_desc;
+extern const kfk__struct_desc kfk__alter_client_quotas_request_desc;
 extern const kfk__msg_desc kfk__desc_alter_client_quotas_request;
 
 /* AlterClientQuotasResponse: versions 0-1, flexible 1+ */
@@ -63,6 +67,9 @@ struct kfk__alter_client_quotas_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_client_quotas_response_entity_data_desc;
+extern const kfk__struct_desc kfk__alter_client_quotas_response_entry_data_desc;
+extern const kfk__struct_desc kfk__alter_client_quotas_response_desc;
 extern const kfk__msg_desc kfk__desc_alter_client_quotas_response;
 
 #endif

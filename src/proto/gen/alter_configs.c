@@ -5,47 +5,40 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__alter_configs_request_alterable_config;
-static const kfk__struct_desc sd_kfk__alter_configs_request_alter_configs_resource;
-static const kfk__struct_desc sd_kfk__alter_configs_request;
-
 static const kfk__field fd_kfk__alter_configs_request_alterable_config[] = {
     {"Name", offsetof(kfk__alter_configs_request_alterable_config, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Value", offsetof(kfk__alter_configs_request_alterable_config, value), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__alter_configs_request_alterable_config = {"AlterableConfig", sizeof(kfk__alter_configs_request_alterable_config), offsetof(kfk__alter_configs_request_alterable_config, unknown_tags), 2, fd_kfk__alter_configs_request_alterable_config};
+const kfk__struct_desc kfk__alter_configs_request_alterable_config_desc = {"AlterableConfig", sizeof(kfk__alter_configs_request_alterable_config), offsetof(kfk__alter_configs_request_alterable_config, unknown_tags), 2, fd_kfk__alter_configs_request_alterable_config};
 
-static const kfk__field fd_kfk__alter_configs_request_alter_configs_resource[] = {
-    {"ResourceType", offsetof(kfk__alter_configs_request_alter_configs_resource, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResourceName", offsetof(kfk__alter_configs_request_alter_configs_resource, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Configs", offsetof(kfk__alter_configs_request_alter_configs_resource, configs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_configs_request_alterable_config, 0, 0, NULL},
+static const kfk__field fd_kfk__alter_configs_request_resource[] = {
+    {"ResourceType", offsetof(kfk__alter_configs_request_resource, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ResourceName", offsetof(kfk__alter_configs_request_resource, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Configs", offsetof(kfk__alter_configs_request_resource, configs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_configs_request_alterable_config_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_configs_request_alter_configs_resource = {"AlterConfigsResource", sizeof(kfk__alter_configs_request_alter_configs_resource), offsetof(kfk__alter_configs_request_alter_configs_resource, unknown_tags), 3, fd_kfk__alter_configs_request_alter_configs_resource};
+const kfk__struct_desc kfk__alter_configs_request_resource_desc = {"AlterConfigsResource", sizeof(kfk__alter_configs_request_resource), offsetof(kfk__alter_configs_request_resource, unknown_tags), 3, fd_kfk__alter_configs_request_resource};
 
 static const kfk__field fd_kfk__alter_configs_request[] = {
-    {"Resources", offsetof(kfk__alter_configs_request, resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_configs_request_alter_configs_resource, 0, 0, NULL},
+    {"Resources", offsetof(kfk__alter_configs_request, resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_configs_request_resource_desc, 0, 0, NULL},
     {"ValidateOnly", offsetof(kfk__alter_configs_request, validate_only), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_configs_request = {"AlterConfigsRequest", sizeof(kfk__alter_configs_request), offsetof(kfk__alter_configs_request, unknown_tags), 2, fd_kfk__alter_configs_request};
+const kfk__struct_desc kfk__alter_configs_request_desc = {"AlterConfigsRequest", sizeof(kfk__alter_configs_request), offsetof(kfk__alter_configs_request, unknown_tags), 2, fd_kfk__alter_configs_request};
 
-const kfk__msg_desc kfk__desc_alter_configs_request = {"AlterConfigsRequest", 33, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__alter_configs_request};
+const kfk__msg_desc kfk__desc_alter_configs_request = {"AlterConfigsRequest", 33, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__alter_configs_request_desc};
 
-static const kfk__struct_desc sd_kfk__alter_configs_response_alter_configs_resource_response;
-static const kfk__struct_desc sd_kfk__alter_configs_response;
-
-static const kfk__field fd_kfk__alter_configs_response_alter_configs_resource_response[] = {
-    {"ErrorCode", offsetof(kfk__alter_configs_response_alter_configs_resource_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorMessage", offsetof(kfk__alter_configs_response_alter_configs_resource_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ResourceType", offsetof(kfk__alter_configs_response_alter_configs_resource_response, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResourceName", offsetof(kfk__alter_configs_response_alter_configs_resource_response, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+static const kfk__field fd_kfk__alter_configs_response_resource_response[] = {
+    {"ErrorCode", offsetof(kfk__alter_configs_response_resource_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorMessage", offsetof(kfk__alter_configs_response_resource_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ResourceType", offsetof(kfk__alter_configs_response_resource_response, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ResourceName", offsetof(kfk__alter_configs_response_resource_response, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__alter_configs_response_alter_configs_resource_response = {"AlterConfigsResourceResponse", sizeof(kfk__alter_configs_response_alter_configs_resource_response), offsetof(kfk__alter_configs_response_alter_configs_resource_response, unknown_tags), 4, fd_kfk__alter_configs_response_alter_configs_resource_response};
+const kfk__struct_desc kfk__alter_configs_response_resource_response_desc = {"AlterConfigsResourceResponse", sizeof(kfk__alter_configs_response_resource_response), offsetof(kfk__alter_configs_response_resource_response, unknown_tags), 4, fd_kfk__alter_configs_response_resource_response};
 
 static const kfk__field fd_kfk__alter_configs_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__alter_configs_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Responses", offsetof(kfk__alter_configs_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_configs_response_alter_configs_resource_response, 0, 0, NULL},
+    {"Responses", offsetof(kfk__alter_configs_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_configs_response_resource_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_configs_response = {"AlterConfigsResponse", sizeof(kfk__alter_configs_response), offsetof(kfk__alter_configs_response, unknown_tags), 2, fd_kfk__alter_configs_response};
+const kfk__struct_desc kfk__alter_configs_response_desc = {"AlterConfigsResponse", sizeof(kfk__alter_configs_response), offsetof(kfk__alter_configs_response, unknown_tags), 2, fd_kfk__alter_configs_response};
 
-const kfk__msg_desc kfk__desc_alter_configs_response = {"AlterConfigsResponse", 33, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__alter_configs_response};
+const kfk__msg_desc kfk__desc_alter_configs_response = {"AlterConfigsResponse", 33, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__alter_configs_response_desc};
 

@@ -8,7 +8,7 @@
 
 /* AlterConfigsRequest: versions 0-2, flexible 2+ */
 typedef struct kfk__alter_configs_request_alterable_config kfk__alter_configs_request_alterable_config;
-typedef struct kfk__alter_configs_request_alter_configs_resource kfk__alter_configs_request_alter_configs_resource;
+typedef struct kfk__alter_configs_request_resource kfk__alter_configs_request_resource;
 typedef struct kfk__alter_configs_request kfk__alter_configs_request;
 
 struct kfk__alter_configs_request_alterable_config {
@@ -17,7 +17,7 @@ struct kfk__alter_configs_request_alterable_config {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__alter_configs_request_alter_configs_resource {
+struct kfk__alter_configs_request_resource {
     int8_t resource_type;
     kfk__str resource_name;
     struct { kfk__alter_configs_request_alterable_config *v; int32_t n; } configs;
@@ -25,18 +25,21 @@ struct kfk__alter_configs_request_alter_configs_resource {
 };
 
 struct kfk__alter_configs_request {
-    struct { kfk__alter_configs_request_alter_configs_resource *v; int32_t n; } resources;
+    struct { kfk__alter_configs_request_resource *v; int32_t n; } resources;
     bool validate_only;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_configs_request_alterable_config_desc;
+extern const kfk__struct_desc kfk__alter_configs_request_resource_desc;
+extern const kfk__struct_desc kfk__alter_configs_request_desc;
 extern const kfk__msg_desc kfk__desc_alter_configs_request;
 
 /* AlterConfigsResponse: versions 0-2, flexible 2+ */
-typedef struct kfk__alter_configs_response_alter_configs_resource_response kfk__alter_configs_response_alter_configs_resource_response;
+typedef struct kfk__alter_configs_response_resource_response kfk__alter_configs_response_resource_response;
 typedef struct kfk__alter_configs_response kfk__alter_configs_response;
 
-struct kfk__alter_configs_response_alter_configs_resource_response {
+struct kfk__alter_configs_response_resource_response {
     int16_t error_code;
     kfk__str error_message;
     int8_t resource_type;
@@ -46,10 +49,12 @@ struct kfk__alter_configs_response_alter_configs_resource_response {
 
 struct kfk__alter_configs_response {
     int32_t throttle_time_ms;
-    struct { kfk__alter_configs_response_alter_configs_resource_response *v; int32_t n; } responses;
+    struct { kfk__alter_configs_response_resource_response *v; int32_t n; } responses;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_configs_response_resource_response_desc;
+extern const kfk__struct_desc kfk__alter_configs_response_desc;
 extern const kfk__msg_desc kfk__desc_alter_configs_response;
 
 #endif

@@ -5,54 +5,46 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_request_reassignable_partition;
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_request_reassignable_topic;
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_request;
-
 static const kfk__field fd_kfk__alter_partition_reassignments_request_reassignable_partition[] = {
     {"PartitionIndex", offsetof(kfk__alter_partition_reassignments_request_reassignable_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Replicas", offsetof(kfk__alter_partition_reassignments_request_reassignable_partition, replicas), KFK__T_ARRAY, KFK__T_INT32, KFK__F_NULL_DEFAULT, sizeof(int32_t), 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_request_reassignable_partition = {"ReassignablePartition", sizeof(kfk__alter_partition_reassignments_request_reassignable_partition), offsetof(kfk__alter_partition_reassignments_request_reassignable_partition, unknown_tags), 2, fd_kfk__alter_partition_reassignments_request_reassignable_partition};
+const kfk__struct_desc kfk__alter_partition_reassignments_request_reassignable_partition_desc = {"ReassignablePartition", sizeof(kfk__alter_partition_reassignments_request_reassignable_partition), offsetof(kfk__alter_partition_reassignments_request_reassignable_partition, unknown_tags), 2, fd_kfk__alter_partition_reassignments_request_reassignable_partition};
 
 static const kfk__field fd_kfk__alter_partition_reassignments_request_reassignable_topic[] = {
     {"Name", offsetof(kfk__alter_partition_reassignments_request_reassignable_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__alter_partition_reassignments_request_reassignable_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_partition_reassignments_request_reassignable_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__alter_partition_reassignments_request_reassignable_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_partition_reassignments_request_reassignable_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_request_reassignable_topic = {"ReassignableTopic", sizeof(kfk__alter_partition_reassignments_request_reassignable_topic), offsetof(kfk__alter_partition_reassignments_request_reassignable_topic, unknown_tags), 2, fd_kfk__alter_partition_reassignments_request_reassignable_topic};
+const kfk__struct_desc kfk__alter_partition_reassignments_request_reassignable_topic_desc = {"ReassignableTopic", sizeof(kfk__alter_partition_reassignments_request_reassignable_topic), offsetof(kfk__alter_partition_reassignments_request_reassignable_topic, unknown_tags), 2, fd_kfk__alter_partition_reassignments_request_reassignable_topic};
 
 static const kfk__field fd_kfk__alter_partition_reassignments_request[] = {
     {"TimeoutMs", offsetof(kfk__alter_partition_reassignments_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(60000), 0, NULL},
-    {"Topics", offsetof(kfk__alter_partition_reassignments_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_partition_reassignments_request_reassignable_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__alter_partition_reassignments_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_partition_reassignments_request_reassignable_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_request = {"AlterPartitionReassignmentsRequest", sizeof(kfk__alter_partition_reassignments_request), offsetof(kfk__alter_partition_reassignments_request, unknown_tags), 2, fd_kfk__alter_partition_reassignments_request};
+const kfk__struct_desc kfk__alter_partition_reassignments_request_desc = {"AlterPartitionReassignmentsRequest", sizeof(kfk__alter_partition_reassignments_request), offsetof(kfk__alter_partition_reassignments_request, unknown_tags), 2, fd_kfk__alter_partition_reassignments_request};
 
-const kfk__msg_desc kfk__desc_alter_partition_reassignments_request = {"AlterPartitionReassignmentsRequest", 45, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__alter_partition_reassignments_request};
-
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_response_reassignable_partition_response;
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_response_reassignable_topic_response;
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_response;
+const kfk__msg_desc kfk__desc_alter_partition_reassignments_request = {"AlterPartitionReassignmentsRequest", 45, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__alter_partition_reassignments_request_desc};
 
 static const kfk__field fd_kfk__alter_partition_reassignments_response_reassignable_partition_response[] = {
     {"PartitionIndex", offsetof(kfk__alter_partition_reassignments_response_reassignable_partition_response, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__alter_partition_reassignments_response_reassignable_partition_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__alter_partition_reassignments_response_reassignable_partition_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_response_reassignable_partition_response = {"ReassignablePartitionResponse", sizeof(kfk__alter_partition_reassignments_response_reassignable_partition_response), offsetof(kfk__alter_partition_reassignments_response_reassignable_partition_response, unknown_tags), 3, fd_kfk__alter_partition_reassignments_response_reassignable_partition_response};
+const kfk__struct_desc kfk__alter_partition_reassignments_response_reassignable_partition_response_desc = {"ReassignablePartitionResponse", sizeof(kfk__alter_partition_reassignments_response_reassignable_partition_response), offsetof(kfk__alter_partition_reassignments_response_reassignable_partition_response, unknown_tags), 3, fd_kfk__alter_partition_reassignments_response_reassignable_partition_response};
 
 static const kfk__field fd_kfk__alter_partition_reassignments_response_reassignable_topic_response[] = {
     {"Name", offsetof(kfk__alter_partition_reassignments_response_reassignable_topic_response, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__alter_partition_reassignments_response_reassignable_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_partition_reassignments_response_reassignable_partition_response, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__alter_partition_reassignments_response_reassignable_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_partition_reassignments_response_reassignable_partition_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_response_reassignable_topic_response = {"ReassignableTopicResponse", sizeof(kfk__alter_partition_reassignments_response_reassignable_topic_response), offsetof(kfk__alter_partition_reassignments_response_reassignable_topic_response, unknown_tags), 2, fd_kfk__alter_partition_reassignments_response_reassignable_topic_response};
+const kfk__struct_desc kfk__alter_partition_reassignments_response_reassignable_topic_response_desc = {"ReassignableTopicResponse", sizeof(kfk__alter_partition_reassignments_response_reassignable_topic_response), offsetof(kfk__alter_partition_reassignments_response_reassignable_topic_response, unknown_tags), 2, fd_kfk__alter_partition_reassignments_response_reassignable_topic_response};
 
 static const kfk__field fd_kfk__alter_partition_reassignments_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__alter_partition_reassignments_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__alter_partition_reassignments_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__alter_partition_reassignments_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Responses", offsetof(kfk__alter_partition_reassignments_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_partition_reassignments_response_reassignable_topic_response, 0, 0, NULL},
+    {"Responses", offsetof(kfk__alter_partition_reassignments_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_partition_reassignments_response_reassignable_topic_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_partition_reassignments_response = {"AlterPartitionReassignmentsResponse", sizeof(kfk__alter_partition_reassignments_response), offsetof(kfk__alter_partition_reassignments_response, unknown_tags), 4, fd_kfk__alter_partition_reassignments_response};
+const kfk__struct_desc kfk__alter_partition_reassignments_response_desc = {"AlterPartitionReassignmentsResponse", sizeof(kfk__alter_partition_reassignments_response), offsetof(kfk__alter_partition_reassignments_response, unknown_tags), 4, fd_kfk__alter_partition_reassignments_response};
 
-const kfk__msg_desc kfk__desc_alter_partition_reassignments_response = {"AlterPartitionReassignmentsResponse", 45, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__alter_partition_reassignments_response};
+const kfk__msg_desc kfk__desc_alter_partition_reassignments_response = {"AlterPartitionReassignmentsResponse", 45, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__alter_partition_reassignments_response_desc};
 

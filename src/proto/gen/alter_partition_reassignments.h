@@ -29,6 +29,9 @@ struct kfk__alter_partition_reassignments_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_partition_reassignments_request_reassignable_partition_desc;
+extern const kfk__struct_desc kfk__alter_partition_reassignments_request_reassignable_topic_desc;
+extern const kfk__struct_desc kfk__alter_partition_reassignments_request_desc;
 extern const kfk__msg_desc kfk__desc_alter_partition_reassignments_request;
 
 /* AlterPartitionReassignmentsResponse: versions 0-0, flexible 0+ */
@@ -57,6 +60,9 @@ struct kfk__alter_partition_reassignments_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_partition_reassignments_response_reassignable_partition_response_desc;
+extern const kfk__struct_desc kfk__alter_partition_reassignments_response_reassignable_topic_response_desc;
+extern const kfk__struct_desc kfk__alter_partition_reassignments_response_desc;
 extern const kfk__msg_desc kfk__desc_alter_partition_reassignments_response;
 
 #endif

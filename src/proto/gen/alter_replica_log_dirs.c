@@ -5,50 +5,42 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic;
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir;
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_request;
-
 static const kfk__field fd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic[] = {
     {"Name", offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic = {"AlterReplicaLogDirTopic", sizeof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic), offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic};
+const kfk__struct_desc kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic_desc = {"AlterReplicaLogDirTopic", sizeof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic), offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic};
 
 static const kfk__field fd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir[] = {
     {"Path", offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir, path), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir = {"AlterReplicaLogDir", sizeof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir), offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir};
+const kfk__struct_desc kfk__alter_replica_log_dirs_request_alter_replica_log_dir_desc = {"AlterReplicaLogDir", sizeof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir), offsetof(kfk__alter_replica_log_dirs_request_alter_replica_log_dir, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir};
 
 static const kfk__field fd_kfk__alter_replica_log_dirs_request[] = {
-    {"Dirs", offsetof(kfk__alter_replica_log_dirs_request, dirs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_replica_log_dirs_request_alter_replica_log_dir, 0, 0, NULL},
+    {"Dirs", offsetof(kfk__alter_replica_log_dirs_request, dirs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_replica_log_dirs_request_alter_replica_log_dir_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_request = {"AlterReplicaLogDirsRequest", sizeof(kfk__alter_replica_log_dirs_request), offsetof(kfk__alter_replica_log_dirs_request, unknown_tags), 1, fd_kfk__alter_replica_log_dirs_request};
+const kfk__struct_desc kfk__alter_replica_log_dirs_request_desc = {"AlterReplicaLogDirsRequest", sizeof(kfk__alter_replica_log_dirs_request), offsetof(kfk__alter_replica_log_dirs_request, unknown_tags), 1, fd_kfk__alter_replica_log_dirs_request};
 
-const kfk__msg_desc kfk__desc_alter_replica_log_dirs_request = {"AlterReplicaLogDirsRequest", 34, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__alter_replica_log_dirs_request};
-
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result;
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result;
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_response;
+const kfk__msg_desc kfk__desc_alter_replica_log_dirs_request = {"AlterReplicaLogDirsRequest", 34, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__alter_replica_log_dirs_request_desc};
 
 static const kfk__field fd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result[] = {
     {"PartitionIndex", offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result = {"AlterReplicaLogDirPartitionResult", sizeof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result), offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result};
+const kfk__struct_desc kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_desc = {"AlterReplicaLogDirPartitionResult", sizeof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result), offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result};
 
 static const kfk__field fd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result[] = {
     {"TopicName", offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result, topic_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result = {"AlterReplicaLogDirTopicResult", sizeof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result), offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result};
+const kfk__struct_desc kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_desc = {"AlterReplicaLogDirTopicResult", sizeof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result), offsetof(kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result};
 
 static const kfk__field fd_kfk__alter_replica_log_dirs_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__alter_replica_log_dirs_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Results", offsetof(kfk__alter_replica_log_dirs_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__alter_replica_log_dirs_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_replica_log_dirs_response = {"AlterReplicaLogDirsResponse", sizeof(kfk__alter_replica_log_dirs_response), offsetof(kfk__alter_replica_log_dirs_response, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_response};
+const kfk__struct_desc kfk__alter_replica_log_dirs_response_desc = {"AlterReplicaLogDirsResponse", sizeof(kfk__alter_replica_log_dirs_response), offsetof(kfk__alter_replica_log_dirs_response, unknown_tags), 2, fd_kfk__alter_replica_log_dirs_response};
 
-const kfk__msg_desc kfk__desc_alter_replica_log_dirs_response = {"AlterReplicaLogDirsResponse", 34, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__alter_replica_log_dirs_response};
+const kfk__msg_desc kfk__desc_alter_replica_log_dirs_response = {"AlterReplicaLogDirsResponse", 34, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__alter_replica_log_dirs_response_desc};
 

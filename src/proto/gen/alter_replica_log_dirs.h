@@ -28,6 +28,9 @@ struct kfk__alter_replica_log_dirs_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_replica_log_dirs_request_alter_replica_log_dir_topic_desc;
+extern const kfk__struct_desc kfk__alter_replica_log_dirs_request_alter_replica_log_dir_desc;
+extern const kfk__struct_desc kfk__alter_replica_log_dirs_request_desc;
 extern const kfk__msg_desc kfk__desc_alter_replica_log_dirs_request;
 
 /* AlterReplicaLogDirsResponse: versions 0-2, flexible 2+ */
@@ -53,6 +56,9 @@ struct kfk__alter_replica_log_dirs_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_desc;
+extern const kfk__struct_desc kfk__alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_desc;
+extern const kfk__struct_desc kfk__alter_replica_log_dirs_response_desc;
 extern const kfk__msg_desc kfk__desc_alter_replica_log_dirs_response;
 
 #endif

@@ -5,15 +5,11 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_request_scram_credential_deletion;
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_request_scram_credential_upsertion;
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_request;
-
 static const kfk__field fd_kfk__alter_user_scram_credentials_request_scram_credential_deletion[] = {
     {"Name", offsetof(kfk__alter_user_scram_credentials_request_scram_credential_deletion, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Mechanism", offsetof(kfk__alter_user_scram_credentials_request_scram_credential_deletion, mechanism), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_request_scram_credential_deletion = {"ScramCredentialDeletion", sizeof(kfk__alter_user_scram_credentials_request_scram_credential_deletion), offsetof(kfk__alter_user_scram_credentials_request_scram_credential_deletion, unknown_tags), 2, fd_kfk__alter_user_scram_credentials_request_scram_credential_deletion};
+const kfk__struct_desc kfk__alter_user_scram_credentials_request_scram_credential_deletion_desc = {"ScramCredentialDeletion", sizeof(kfk__alter_user_scram_credentials_request_scram_credential_deletion), offsetof(kfk__alter_user_scram_credentials_request_scram_credential_deletion, unknown_tags), 2, fd_kfk__alter_user_scram_credentials_request_scram_credential_deletion};
 
 static const kfk__field fd_kfk__alter_user_scram_credentials_request_scram_credential_upsertion[] = {
     {"Name", offsetof(kfk__alter_user_scram_credentials_request_scram_credential_upsertion, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -22,31 +18,28 @@ static const kfk__field fd_kfk__alter_user_scram_credentials_request_scram_crede
     {"Salt", offsetof(kfk__alter_user_scram_credentials_request_scram_credential_upsertion, salt), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"SaltedPassword", offsetof(kfk__alter_user_scram_credentials_request_scram_credential_upsertion, salted_password), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_request_scram_credential_upsertion = {"ScramCredentialUpsertion", sizeof(kfk__alter_user_scram_credentials_request_scram_credential_upsertion), offsetof(kfk__alter_user_scram_credentials_request_scram_credential_upsertion, unknown_tags), 5, fd_kfk__alter_user_scram_credentials_request_scram_credential_upsertion};
+const kfk__struct_desc kfk__alter_user_scram_credentials_request_scram_credential_upsertion_desc = {"ScramCredentialUpsertion", sizeof(kfk__alter_user_scram_credentials_request_scram_credential_upsertion), offsetof(kfk__alter_user_scram_credentials_request_scram_credential_upsertion, unknown_tags), 5, fd_kfk__alter_user_scram_credentials_request_scram_credential_upsertion};
 
 static const kfk__field fd_kfk__alter_user_scram_credentials_request[] = {
-    {"Deletions", offsetof(kfk__alter_user_scram_credentials_request, deletions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_user_scram_credentials_request_scram_credential_deletion, 0, 0, NULL},
-    {"Upsertions", offsetof(kfk__alter_user_scram_credentials_request, upsertions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_user_scram_credentials_request_scram_credential_upsertion, 0, 0, NULL},
+    {"Deletions", offsetof(kfk__alter_user_scram_credentials_request, deletions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_user_scram_credentials_request_scram_credential_deletion_desc, 0, 0, NULL},
+    {"Upsertions", offsetof(kfk__alter_user_scram_credentials_request, upsertions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_user_scram_credentials_request_scram_credential_upsertion_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_request = {"AlterUserScramCredentialsRequest", sizeof(kfk__alter_user_scram_credentials_request), offsetof(kfk__alter_user_scram_credentials_request, unknown_tags), 2, fd_kfk__alter_user_scram_credentials_request};
+const kfk__struct_desc kfk__alter_user_scram_credentials_request_desc = {"AlterUserScramCredentialsRequest", sizeof(kfk__alter_user_scram_credentials_request), offsetof(kfk__alter_user_scram_credentials_request, unknown_tags), 2, fd_kfk__alter_user_scram_credentials_request};
 
-const kfk__msg_desc kfk__desc_alter_user_scram_credentials_request = {"AlterUserScramCredentialsRequest", 51, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__alter_user_scram_credentials_request};
+const kfk__msg_desc kfk__desc_alter_user_scram_credentials_request = {"AlterUserScramCredentialsRequest", 51, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__alter_user_scram_credentials_request_desc};
 
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result;
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_response;
-
-static const kfk__field fd_kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result[] = {
-    {"User", offsetof(kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result, user), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ErrorCode", offsetof(kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorMessage", offsetof(kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+static const kfk__field fd_kfk__alter_user_scram_credentials_response_result[] = {
+    {"User", offsetof(kfk__alter_user_scram_credentials_response_result, user), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ErrorCode", offsetof(kfk__alter_user_scram_credentials_response_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorMessage", offsetof(kfk__alter_user_scram_credentials_response_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result = {"AlterUserScramCredentialsResult", sizeof(kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result), offsetof(kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result, unknown_tags), 3, fd_kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result};
+const kfk__struct_desc kfk__alter_user_scram_credentials_response_result_desc = {"AlterUserScramCredentialsResult", sizeof(kfk__alter_user_scram_credentials_response_result), offsetof(kfk__alter_user_scram_credentials_response_result, unknown_tags), 3, fd_kfk__alter_user_scram_credentials_response_result};
 
 static const kfk__field fd_kfk__alter_user_scram_credentials_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__alter_user_scram_credentials_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Results", offsetof(kfk__alter_user_scram_credentials_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__alter_user_scram_credentials_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__alter_user_scram_credentials_response_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__alter_user_scram_credentials_response = {"AlterUserScramCredentialsResponse", sizeof(kfk__alter_user_scram_credentials_response), offsetof(kfk__alter_user_scram_credentials_response, unknown_tags), 2, fd_kfk__alter_user_scram_credentials_response};
+const kfk__struct_desc kfk__alter_user_scram_credentials_response_desc = {"AlterUserScramCredentialsResponse", sizeof(kfk__alter_user_scram_credentials_response), offsetof(kfk__alter_user_scram_credentials_response, unknown_tags), 2, fd_kfk__alter_user_scram_credentials_response};
 
-const kfk__msg_desc kfk__desc_alter_user_scram_credentials_response = {"AlterUserScramCredentialsResponse", 51, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__alter_user_scram_credentials_response};
+const kfk__msg_desc kfk__desc_alter_user_scram_credentials_response = {"AlterUserScramCredentialsResponse", 51, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__alter_user_scram_credentials_response_desc};
 

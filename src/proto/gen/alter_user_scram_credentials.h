@@ -32,13 +32,16 @@ struct kfk__alter_user_scram_credentials_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_user_scram_credentials_request_scram_credential_deletion_desc;
+extern const kfk__struct_desc kfk__alter_user_scram_credentials_request_scram_credential_upsertion_desc;
+extern const kfk__struct_desc kfk__alter_user_scram_credentials_request_desc;
 extern const kfk__msg_desc kfk__desc_alter_user_scram_credentials_request;
 
 /* AlterUserScramCredentialsResponse: versions 0-0, flexible 0+ */
-typedef struct kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result;
+typedef struct kfk__alter_user_scram_credentials_response_result kfk__alter_user_scram_credentials_response_result;
 typedef struct kfk__alter_user_scram_credentials_response kfk__alter_user_scram_credentials_response;
 
-struct kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result {
+struct kfk__alter_user_scram_credentials_response_result {
     kfk__str user;
     int16_t error_code;
     kfk__str error_message;
@@ -47,10 +50,12 @@ struct kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_r
 
 struct kfk__alter_user_scram_credentials_response {
     int32_t throttle_time_ms;
-    struct { kfk__alter_user_scram_credentials_response_alter_user_scram_credentials_result *v; int32_t n; } results;
+    struct { kfk__alter_user_scram_credentials_response_result *v; int32_t n; } results;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__alter_user_scram_credentials_response_result_desc;
+extern const kfk__struct_desc kfk__alter_user_scram_credentials_response_desc;
 extern const kfk__msg_desc kfk__desc_alter_user_scram_credentials_response;
 
 #endif

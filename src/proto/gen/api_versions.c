@@ -5,52 +5,45 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__api_versions_request;
-
 static const kfk__field fd_kfk__api_versions_request[] = {
     {"ClientSoftwareName", offsetof(kfk__api_versions_request, client_software_name), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ClientSoftwareVersion", offsetof(kfk__api_versions_request, client_software_version), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__api_versions_request = {"ApiVersionsRequest", sizeof(kfk__api_versions_request), offsetof(kfk__api_versions_request, unknown_tags), 2, fd_kfk__api_versions_request};
+const kfk__struct_desc kfk__api_versions_request_desc = {"ApiVersionsRequest", sizeof(kfk__api_versions_request), offsetof(kfk__api_versions_request, unknown_tags), 2, fd_kfk__api_versions_request};
 
-const kfk__msg_desc kfk__desc_api_versions_request = {"ApiVersionsRequest", 18, 0, 4, 3, KFK__MSG_REQUEST, 0, &sd_kfk__api_versions_request};
-
-static const kfk__struct_desc sd_kfk__api_versions_response_api_version;
-static const kfk__struct_desc sd_kfk__api_versions_response_supported_feature_key;
-static const kfk__struct_desc sd_kfk__api_versions_response_finalized_feature_key;
-static const kfk__struct_desc sd_kfk__api_versions_response;
+const kfk__msg_desc kfk__desc_api_versions_request = {"ApiVersionsRequest", 18, 0, 4, 3, KFK__MSG_REQUEST, 0, &kfk__api_versions_request_desc};
 
 static const kfk__field fd_kfk__api_versions_response_api_version[] = {
     {"ApiKey", offsetof(kfk__api_versions_response_api_version, api_key), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MinVersion", offsetof(kfk__api_versions_response_api_version, min_version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MaxVersion", offsetof(kfk__api_versions_response_api_version, max_version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__api_versions_response_api_version = {"ApiVersion", sizeof(kfk__api_versions_response_api_version), offsetof(kfk__api_versions_response_api_version, unknown_tags), 3, fd_kfk__api_versions_response_api_version};
+const kfk__struct_desc kfk__api_versions_response_api_version_desc = {"ApiVersion", sizeof(kfk__api_versions_response_api_version), offsetof(kfk__api_versions_response_api_version, unknown_tags), 3, fd_kfk__api_versions_response_api_version};
 
 static const kfk__field fd_kfk__api_versions_response_supported_feature_key[] = {
     {"Name", offsetof(kfk__api_versions_response_supported_feature_key, name), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"MinVersion", offsetof(kfk__api_versions_response_supported_feature_key, min_version), KFK__T_INT16, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MaxVersion", offsetof(kfk__api_versions_response_supported_feature_key, max_version), KFK__T_INT16, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__api_versions_response_supported_feature_key = {"SupportedFeatureKey", sizeof(kfk__api_versions_response_supported_feature_key), offsetof(kfk__api_versions_response_supported_feature_key, unknown_tags), 3, fd_kfk__api_versions_response_supported_feature_key};
+const kfk__struct_desc kfk__api_versions_response_supported_feature_key_desc = {"SupportedFeatureKey", sizeof(kfk__api_versions_response_supported_feature_key), offsetof(kfk__api_versions_response_supported_feature_key, unknown_tags), 3, fd_kfk__api_versions_response_supported_feature_key};
 
 static const kfk__field fd_kfk__api_versions_response_finalized_feature_key[] = {
     {"Name", offsetof(kfk__api_versions_response_finalized_feature_key, name), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"MaxVersionLevel", offsetof(kfk__api_versions_response_finalized_feature_key, max_version_level), KFK__T_INT16, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MinVersionLevel", offsetof(kfk__api_versions_response_finalized_feature_key, min_version_level), KFK__T_INT16, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__api_versions_response_finalized_feature_key = {"FinalizedFeatureKey", sizeof(kfk__api_versions_response_finalized_feature_key), offsetof(kfk__api_versions_response_finalized_feature_key, unknown_tags), 3, fd_kfk__api_versions_response_finalized_feature_key};
+const kfk__struct_desc kfk__api_versions_response_finalized_feature_key_desc = {"FinalizedFeatureKey", sizeof(kfk__api_versions_response_finalized_feature_key), offsetof(kfk__api_versions_response_finalized_feature_key, unknown_tags), 3, fd_kfk__api_versions_response_finalized_feature_key};
 
 static const kfk__field fd_kfk__api_versions_response[] = {
     {"ErrorCode", offsetof(kfk__api_versions_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ApiKeys", offsetof(kfk__api_versions_response, api_keys), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__api_versions_response_api_version, 0, 0, NULL},
+    {"ApiKeys", offsetof(kfk__api_versions_response, api_keys), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__api_versions_response_api_version_desc, 0, 0, NULL},
     {"ThrottleTimeMs", offsetof(kfk__api_versions_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"SupportedFeatures", offsetof(kfk__api_versions_response, supported_features), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 3, KFK__VMAX, 0u, &sd_kfk__api_versions_response_supported_feature_key, 0, 0, NULL},
+    {"SupportedFeatures", offsetof(kfk__api_versions_response, supported_features), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 3, KFK__VMAX, 0u, &kfk__api_versions_response_supported_feature_key_desc, 0, 0, NULL},
     {"FinalizedFeaturesEpoch", offsetof(kfk__api_versions_response, finalized_features_epoch), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 3, KFK__VMAX, 1u, NULL, INT64_C(-1), 0, NULL},
-    {"FinalizedFeatures", offsetof(kfk__api_versions_response, finalized_features), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 3, KFK__VMAX, 2u, &sd_kfk__api_versions_response_finalized_feature_key, 0, 0, NULL},
+    {"FinalizedFeatures", offsetof(kfk__api_versions_response, finalized_features), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 3, KFK__VMAX, 2u, &kfk__api_versions_response_finalized_feature_key_desc, 0, 0, NULL},
     {"ZkMigrationReady", offsetof(kfk__api_versions_response, zk_migration_ready), KFK__T_BOOL, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 3, KFK__VMAX, 3u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__api_versions_response = {"ApiVersionsResponse", sizeof(kfk__api_versions_response), offsetof(kfk__api_versions_response, unknown_tags), 7, fd_kfk__api_versions_response};
+const kfk__struct_desc kfk__api_versions_response_desc = {"ApiVersionsResponse", sizeof(kfk__api_versions_response), offsetof(kfk__api_versions_response, unknown_tags), 7, fd_kfk__api_versions_response};
 
-const kfk__msg_desc kfk__desc_api_versions_response = {"ApiVersionsResponse", 18, 0, 4, 3, KFK__MSG_RESPONSE, 0, &sd_kfk__api_versions_response};
+const kfk__msg_desc kfk__desc_api_versions_response = {"ApiVersionsResponse", 18, 0, 4, 3, KFK__MSG_RESPONSE, 0, &kfk__api_versions_response_desc};
 

@@ -15,6 +15,7 @@ struct kfk__api_versions_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__api_versions_request_desc;
 extern const kfk__msg_desc kfk__desc_api_versions_request;
 
 /* ApiVersionsResponse: versions 0-4, flexible 3+ */
@@ -55,6 +56,10 @@ struct kfk__api_versions_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__api_versions_response_api_version_desc;
+extern const kfk__struct_desc kfk__api_versions_response_supported_feature_key_desc;
+extern const kfk__struct_desc kfk__api_versions_response_finalized_feature_key_desc;
+extern const kfk__struct_desc kfk__api_versions_response_desc;
 extern const kfk__msg_desc kfk__desc_api_versions_response;
 
 #endif

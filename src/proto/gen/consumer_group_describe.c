@@ -5,33 +5,25 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__consumer_group_describe_request;
-
 static const kfk__field fd_kfk__consumer_group_describe_request[] = {
     {"GroupIds", offsetof(kfk__consumer_group_describe_request, group_ids), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IncludeAuthorizedOperations", offsetof(kfk__consumer_group_describe_request, include_authorized_operations), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_describe_request = {"ConsumerGroupDescribeRequest", sizeof(kfk__consumer_group_describe_request), offsetof(kfk__consumer_group_describe_request, unknown_tags), 2, fd_kfk__consumer_group_describe_request};
+const kfk__struct_desc kfk__consumer_group_describe_request_desc = {"ConsumerGroupDescribeRequest", sizeof(kfk__consumer_group_describe_request), offsetof(kfk__consumer_group_describe_request, unknown_tags), 2, fd_kfk__consumer_group_describe_request};
 
-const kfk__msg_desc kfk__desc_consumer_group_describe_request = {"ConsumerGroupDescribeRequest", 69, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__consumer_group_describe_request};
-
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_topic_partitions;
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_assignment;
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_member;
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_described_group;
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response;
+const kfk__msg_desc kfk__desc_consumer_group_describe_request = {"ConsumerGroupDescribeRequest", 69, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__consumer_group_describe_request_desc};
 
 static const kfk__field fd_kfk__consumer_group_describe_response_topic_partitions[] = {
     {"TopicId", offsetof(kfk__consumer_group_describe_response_topic_partitions, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TopicName", offsetof(kfk__consumer_group_describe_response_topic_partitions, topic_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__consumer_group_describe_response_topic_partitions, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_topic_partitions = {"TopicPartitions", sizeof(kfk__consumer_group_describe_response_topic_partitions), offsetof(kfk__consumer_group_describe_response_topic_partitions, unknown_tags), 3, fd_kfk__consumer_group_describe_response_topic_partitions};
+const kfk__struct_desc kfk__consumer_group_describe_response_topic_partitions_desc = {"TopicPartitions", sizeof(kfk__consumer_group_describe_response_topic_partitions), offsetof(kfk__consumer_group_describe_response_topic_partitions, unknown_tags), 3, fd_kfk__consumer_group_describe_response_topic_partitions};
 
 static const kfk__field fd_kfk__consumer_group_describe_response_assignment[] = {
-    {"TopicPartitions", offsetof(kfk__consumer_group_describe_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_group_describe_response_topic_partitions, 0, 0, NULL},
+    {"TopicPartitions", offsetof(kfk__consumer_group_describe_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_group_describe_response_topic_partitions_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_assignment = {"Assignment", sizeof(kfk__consumer_group_describe_response_assignment), offsetof(kfk__consumer_group_describe_response_assignment, unknown_tags), 1, fd_kfk__consumer_group_describe_response_assignment};
+const kfk__struct_desc kfk__consumer_group_describe_response_assignment_desc = {"Assignment", sizeof(kfk__consumer_group_describe_response_assignment), offsetof(kfk__consumer_group_describe_response_assignment, unknown_tags), 1, fd_kfk__consumer_group_describe_response_assignment};
 
 static const kfk__field fd_kfk__consumer_group_describe_response_member[] = {
     {"MemberId", offsetof(kfk__consumer_group_describe_response_member, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -42,10 +34,10 @@ static const kfk__field fd_kfk__consumer_group_describe_response_member[] = {
     {"ClientHost", offsetof(kfk__consumer_group_describe_response_member, client_host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"SubscribedTopicNames", offsetof(kfk__consumer_group_describe_response_member, subscribed_topic_names), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"SubscribedTopicRegex", offsetof(kfk__consumer_group_describe_response_member, subscribed_topic_regex), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Assignment", offsetof(kfk__consumer_group_describe_response_member, assignment), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_group_describe_response_assignment, 0, 0, NULL},
-    {"TargetAssignment", offsetof(kfk__consumer_group_describe_response_member, target_assignment), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_group_describe_response_assignment, 0, 0, NULL},
+    {"Assignment", offsetof(kfk__consumer_group_describe_response_member, assignment), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_group_describe_response_assignment_desc, 0, 0, NULL},
+    {"TargetAssignment", offsetof(kfk__consumer_group_describe_response_member, target_assignment), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_group_describe_response_assignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_member = {"Member", sizeof(kfk__consumer_group_describe_response_member), offsetof(kfk__consumer_group_describe_response_member, unknown_tags), 10, fd_kfk__consumer_group_describe_response_member};
+const kfk__struct_desc kfk__consumer_group_describe_response_member_desc = {"Member", sizeof(kfk__consumer_group_describe_response_member), offsetof(kfk__consumer_group_describe_response_member, unknown_tags), 10, fd_kfk__consumer_group_describe_response_member};
 
 static const kfk__field fd_kfk__consumer_group_describe_response_described_group[] = {
     {"ErrorCode", offsetof(kfk__consumer_group_describe_response_described_group, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -55,16 +47,16 @@ static const kfk__field fd_kfk__consumer_group_describe_response_described_group
     {"GroupEpoch", offsetof(kfk__consumer_group_describe_response_described_group, group_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AssignmentEpoch", offsetof(kfk__consumer_group_describe_response_described_group, assignment_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AssignorName", offsetof(kfk__consumer_group_describe_response_described_group, assignor_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Members", offsetof(kfk__consumer_group_describe_response_described_group, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_group_describe_response_member, 0, 0, NULL},
+    {"Members", offsetof(kfk__consumer_group_describe_response_described_group, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_group_describe_response_member_desc, 0, 0, NULL},
     {"AuthorizedOperations", offsetof(kfk__consumer_group_describe_response_described_group, authorized_operations), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-2147483648), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response_described_group = {"DescribedGroup", sizeof(kfk__consumer_group_describe_response_described_group), offsetof(kfk__consumer_group_describe_response_described_group, unknown_tags), 9, fd_kfk__consumer_group_describe_response_described_group};
+const kfk__struct_desc kfk__consumer_group_describe_response_described_group_desc = {"DescribedGroup", sizeof(kfk__consumer_group_describe_response_described_group), offsetof(kfk__consumer_group_describe_response_described_group, unknown_tags), 9, fd_kfk__consumer_group_describe_response_described_group};
 
 static const kfk__field fd_kfk__consumer_group_describe_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__consumer_group_describe_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Groups", offsetof(kfk__consumer_group_describe_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_group_describe_response_described_group, 0, 0, NULL},
+    {"Groups", offsetof(kfk__consumer_group_describe_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_group_describe_response_described_group_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_describe_response = {"ConsumerGroupDescribeResponse", sizeof(kfk__consumer_group_describe_response), offsetof(kfk__consumer_group_describe_response, unknown_tags), 2, fd_kfk__consumer_group_describe_response};
+const kfk__struct_desc kfk__consumer_group_describe_response_desc = {"ConsumerGroupDescribeResponse", sizeof(kfk__consumer_group_describe_response), offsetof(kfk__consumer_group_describe_response, unknown_tags), 2, fd_kfk__consumer_group_describe_response};
 
-const kfk__msg_desc kfk__desc_consumer_group_describe_response = {"ConsumerGroupDescribeResponse", 69, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__consumer_group_describe_response};
+const kfk__msg_desc kfk__desc_consumer_group_describe_response = {"ConsumerGroupDescribeResponse", 69, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__consumer_group_describe_response_desc};
 

@@ -5,14 +5,11 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_request_topic_partitions;
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_request;
-
 static const kfk__field fd_kfk__consumer_group_heartbeat_request_topic_partitions[] = {
     {"TopicId", offsetof(kfk__consumer_group_heartbeat_request_topic_partitions, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Partitions", offsetof(kfk__consumer_group_heartbeat_request_topic_partitions, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_request_topic_partitions = {"TopicPartitions", sizeof(kfk__consumer_group_heartbeat_request_topic_partitions), offsetof(kfk__consumer_group_heartbeat_request_topic_partitions, unknown_tags), 2, fd_kfk__consumer_group_heartbeat_request_topic_partitions};
+const kfk__struct_desc kfk__consumer_group_heartbeat_request_topic_partitions_desc = {"TopicPartitions", sizeof(kfk__consumer_group_heartbeat_request_topic_partitions), offsetof(kfk__consumer_group_heartbeat_request_topic_partitions, unknown_tags), 2, fd_kfk__consumer_group_heartbeat_request_topic_partitions};
 
 static const kfk__field fd_kfk__consumer_group_heartbeat_request[] = {
     {"GroupId", offsetof(kfk__consumer_group_heartbeat_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -24,26 +21,22 @@ static const kfk__field fd_kfk__consumer_group_heartbeat_request[] = {
     {"SubscribedTopicNames", offsetof(kfk__consumer_group_heartbeat_request, subscribed_topic_names), KFK__T_ARRAY, KFK__T_STRING, KFK__F_NULL_DEFAULT, sizeof(kfk__str), 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"SubscribedTopicRegex", offsetof(kfk__consumer_group_heartbeat_request, subscribed_topic_regex), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 1, KFK__VMAX, 1, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ServerAssignor", offsetof(kfk__consumer_group_heartbeat_request, server_assignor), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"TopicPartitions", offsetof(kfk__consumer_group_heartbeat_request, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__consumer_group_heartbeat_request_topic_partitions, 0, 0, NULL},
+    {"TopicPartitions", offsetof(kfk__consumer_group_heartbeat_request, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__consumer_group_heartbeat_request_topic_partitions_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_request = {"ConsumerGroupHeartbeatRequest", sizeof(kfk__consumer_group_heartbeat_request), offsetof(kfk__consumer_group_heartbeat_request, unknown_tags), 10, fd_kfk__consumer_group_heartbeat_request};
+const kfk__struct_desc kfk__consumer_group_heartbeat_request_desc = {"ConsumerGroupHeartbeatRequest", sizeof(kfk__consumer_group_heartbeat_request), offsetof(kfk__consumer_group_heartbeat_request, unknown_tags), 10, fd_kfk__consumer_group_heartbeat_request};
 
-const kfk__msg_desc kfk__desc_consumer_group_heartbeat_request = {"ConsumerGroupHeartbeatRequest", 68, 0, 1, 0, KFK__MSG_REQUEST, 1, &sd_kfk__consumer_group_heartbeat_request};
-
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_response_topic_partitions;
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_response_assignment;
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_response;
+const kfk__msg_desc kfk__desc_consumer_group_heartbeat_request = {"ConsumerGroupHeartbeatRequest", 68, 0, 1, 0, KFK__MSG_REQUEST, 1, &kfk__consumer_group_heartbeat_request_desc};
 
 static const kfk__field fd_kfk__consumer_group_heartbeat_response_topic_partitions[] = {
     {"TopicId", offsetof(kfk__consumer_group_heartbeat_response_topic_partitions, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Partitions", offsetof(kfk__consumer_group_heartbeat_response_topic_partitions, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_response_topic_partitions = {"TopicPartitions", sizeof(kfk__consumer_group_heartbeat_response_topic_partitions), offsetof(kfk__consumer_group_heartbeat_response_topic_partitions, unknown_tags), 2, fd_kfk__consumer_group_heartbeat_response_topic_partitions};
+const kfk__struct_desc kfk__consumer_group_heartbeat_response_topic_partitions_desc = {"TopicPartitions", sizeof(kfk__consumer_group_heartbeat_response_topic_partitions), offsetof(kfk__consumer_group_heartbeat_response_topic_partitions, unknown_tags), 2, fd_kfk__consumer_group_heartbeat_response_topic_partitions};
 
 static const kfk__field fd_kfk__consumer_group_heartbeat_response_assignment[] = {
-    {"TopicPartitions", offsetof(kfk__consumer_group_heartbeat_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_group_heartbeat_response_topic_partitions, 0, 0, NULL},
+    {"TopicPartitions", offsetof(kfk__consumer_group_heartbeat_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_group_heartbeat_response_topic_partitions_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_response_assignment = {"Assignment", sizeof(kfk__consumer_group_heartbeat_response_assignment), offsetof(kfk__consumer_group_heartbeat_response_assignment, unknown_tags), 1, fd_kfk__consumer_group_heartbeat_response_assignment};
+const kfk__struct_desc kfk__consumer_group_heartbeat_response_assignment_desc = {"Assignment", sizeof(kfk__consumer_group_heartbeat_response_assignment), offsetof(kfk__consumer_group_heartbeat_response_assignment, unknown_tags), 1, fd_kfk__consumer_group_heartbeat_response_assignment};
 
 static const kfk__field fd_kfk__consumer_group_heartbeat_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__consumer_group_heartbeat_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -52,9 +45,9 @@ static const kfk__field fd_kfk__consumer_group_heartbeat_response[] = {
     {"MemberId", offsetof(kfk__consumer_group_heartbeat_response, member_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MemberEpoch", offsetof(kfk__consumer_group_heartbeat_response, member_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"HeartbeatIntervalMs", offsetof(kfk__consumer_group_heartbeat_response, heartbeat_interval_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Assignment", offsetof(kfk__consumer_group_heartbeat_response, assignment), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__consumer_group_heartbeat_response_assignment, 0, 0, NULL},
+    {"Assignment", offsetof(kfk__consumer_group_heartbeat_response, assignment), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__consumer_group_heartbeat_response_assignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_group_heartbeat_response = {"ConsumerGroupHeartbeatResponse", sizeof(kfk__consumer_group_heartbeat_response), offsetof(kfk__consumer_group_heartbeat_response, unknown_tags), 7, fd_kfk__consumer_group_heartbeat_response};
+const kfk__struct_desc kfk__consumer_group_heartbeat_response_desc = {"ConsumerGroupHeartbeatResponse", sizeof(kfk__consumer_group_heartbeat_response), offsetof(kfk__consumer_group_heartbeat_response, unknown_tags), 7, fd_kfk__consumer_group_heartbeat_response};
 
-const kfk__msg_desc kfk__desc_consumer_group_heartbeat_response = {"ConsumerGroupHeartbeatResponse", 68, 0, 1, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__consumer_group_heartbeat_response};
+const kfk__msg_desc kfk__desc_consumer_group_heartbeat_response = {"ConsumerGroupHeartbeatResponse", 68, 0, 1, 0, KFK__MSG_RESPONSE, 0, &kfk__consumer_group_heartbeat_response_desc};
 

@@ -30,6 +30,8 @@ struct kfk__consumer_group_heartbeat_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__consumer_group_heartbeat_request_topic_partitions_desc;
+extern const kfk__struct_desc kfk__consumer_group_heartbeat_request_desc;
 extern const kfk__msg_desc kfk__desc_consumer_group_heartbeat_request;
 
 /* ConsumerGroupHeartbeatResponse: versions 0-1, flexible 0+ */
@@ -59,6 +61,9 @@ struct kfk__consumer_group_heartbeat_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__consumer_group_heartbeat_response_topic_partitions_desc;
+extern const kfk__struct_desc kfk__consumer_group_heartbeat_response_assignment_desc;
+extern const kfk__struct_desc kfk__consumer_group_heartbeat_response_desc;
 extern const kfk__msg_desc kfk__desc_consumer_group_heartbeat_response;
 
 #endif

@@ -5,20 +5,17 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__consumer_protocol_assignment_topic_partition;
-static const kfk__struct_desc sd_kfk__consumer_protocol_assignment;
-
 static const kfk__field fd_kfk__consumer_protocol_assignment_topic_partition[] = {
     {"Topic", offsetof(kfk__consumer_protocol_assignment_topic_partition, topic), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__consumer_protocol_assignment_topic_partition, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_protocol_assignment_topic_partition = {"TopicPartition", sizeof(kfk__consumer_protocol_assignment_topic_partition), offsetof(kfk__consumer_protocol_assignment_topic_partition, unknown_tags), 2, fd_kfk__consumer_protocol_assignment_topic_partition};
+const kfk__struct_desc kfk__consumer_protocol_assignment_topic_partition_desc = {"TopicPartition", sizeof(kfk__consumer_protocol_assignment_topic_partition), offsetof(kfk__consumer_protocol_assignment_topic_partition, unknown_tags), 2, fd_kfk__consumer_protocol_assignment_topic_partition};
 
 static const kfk__field fd_kfk__consumer_protocol_assignment[] = {
-    {"AssignedPartitions", offsetof(kfk__consumer_protocol_assignment, assigned_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_protocol_assignment_topic_partition, 0, 0, NULL},
+    {"AssignedPartitions", offsetof(kfk__consumer_protocol_assignment, assigned_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_protocol_assignment_topic_partition_desc, 0, 0, NULL},
     {"UserData", offsetof(kfk__consumer_protocol_assignment, user_data), KFK__T_BYTES, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_protocol_assignment = {"ConsumerProtocolAssignment", sizeof(kfk__consumer_protocol_assignment), offsetof(kfk__consumer_protocol_assignment, unknown_tags), 2, fd_kfk__consumer_protocol_assignment};
+const kfk__struct_desc kfk__consumer_protocol_assignment_desc = {"ConsumerProtocolAssignment", sizeof(kfk__consumer_protocol_assignment), offsetof(kfk__consumer_protocol_assignment, unknown_tags), 2, fd_kfk__consumer_protocol_assignment};
 
-const kfk__msg_desc kfk__desc_consumer_protocol_assignment = {"ConsumerProtocolAssignment", -1, 0, 3, KFK__VMAX, KFK__MSG_DATA, 0, &sd_kfk__consumer_protocol_assignment};
+const kfk__msg_desc kfk__desc_consumer_protocol_assignment = {"ConsumerProtocolAssignment", -1, 0, 3, KFK__VMAX, KFK__MSG_DATA, 0, &kfk__consumer_protocol_assignment_desc};
 

@@ -22,6 +22,8 @@ struct kfk__consumer_protocol_assignment {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__consumer_protocol_assignment_topic_partition_desc;
+extern const kfk__struct_desc kfk__consumer_protocol_assignment_desc;
 extern const kfk__msg_desc kfk__desc_consumer_protocol_assignment;
 
 #endif

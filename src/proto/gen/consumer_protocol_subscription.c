@@ -5,23 +5,20 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__consumer_protocol_subscription_topic_partition;
-static const kfk__struct_desc sd_kfk__consumer_protocol_subscription;
-
 static const kfk__field fd_kfk__consumer_protocol_subscription_topic_partition[] = {
     {"Topic", offsetof(kfk__consumer_protocol_subscription_topic_partition, topic), KFK__T_STRING, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__consumer_protocol_subscription_topic_partition, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_protocol_subscription_topic_partition = {"TopicPartition", sizeof(kfk__consumer_protocol_subscription_topic_partition), offsetof(kfk__consumer_protocol_subscription_topic_partition, unknown_tags), 2, fd_kfk__consumer_protocol_subscription_topic_partition};
+const kfk__struct_desc kfk__consumer_protocol_subscription_topic_partition_desc = {"TopicPartition", sizeof(kfk__consumer_protocol_subscription_topic_partition), offsetof(kfk__consumer_protocol_subscription_topic_partition, unknown_tags), 2, fd_kfk__consumer_protocol_subscription_topic_partition};
 
 static const kfk__field fd_kfk__consumer_protocol_subscription[] = {
     {"Topics", offsetof(kfk__consumer_protocol_subscription, topics), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"UserData", offsetof(kfk__consumer_protocol_subscription, user_data), KFK__T_BYTES, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"OwnedPartitions", offsetof(kfk__consumer_protocol_subscription, owned_partitions), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__consumer_protocol_subscription_topic_partition, 0, 0, NULL},
+    {"OwnedPartitions", offsetof(kfk__consumer_protocol_subscription, owned_partitions), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__consumer_protocol_subscription_topic_partition_desc, 0, 0, NULL},
     {"GenerationId", offsetof(kfk__consumer_protocol_subscription, generation_id), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"RackId", offsetof(kfk__consumer_protocol_subscription, rack_id), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__consumer_protocol_subscription = {"ConsumerProtocolSubscription", sizeof(kfk__consumer_protocol_subscription), offsetof(kfk__consumer_protocol_subscription, unknown_tags), 5, fd_kfk__consumer_protocol_subscription};
+const kfk__struct_desc kfk__consumer_protocol_subscription_desc = {"ConsumerProtocolSubscription", sizeof(kfk__consumer_protocol_subscription), offsetof(kfk__consumer_protocol_subscription, unknown_tags), 5, fd_kfk__consumer_protocol_subscription};
 
-const kfk__msg_desc kfk__desc_consumer_protocol_subscription = {"ConsumerProtocolSubscription", -1, 0, 3, KFK__VMAX, KFK__MSG_DATA, 0, &sd_kfk__consumer_protocol_subscription};
+const kfk__msg_desc kfk__desc_consumer_protocol_subscription = {"ConsumerProtocolSubscription", -1, 0, 3, KFK__VMAX, KFK__MSG_DATA, 0, &kfk__consumer_protocol_subscription_desc};
 

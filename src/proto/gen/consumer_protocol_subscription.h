@@ -25,6 +25,8 @@ struct kfk__consumer_protocol_subscription {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__consumer_protocol_subscription_topic_partition_desc;
+extern const kfk__struct_desc kfk__consumer_protocol_subscription_desc;
 extern const kfk__msg_desc kfk__desc_consumer_protocol_subscription;
 
 #endif

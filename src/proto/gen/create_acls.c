@@ -5,9 +5,6 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__create_acls_request_acl_creation;
-static const kfk__struct_desc sd_kfk__create_acls_request;
-
 static const kfk__field fd_kfk__create_acls_request_acl_creation[] = {
     {"ResourceType", offsetof(kfk__create_acls_request_acl_creation, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ResourceName", offsetof(kfk__create_acls_request_acl_creation, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -17,29 +14,26 @@ static const kfk__field fd_kfk__create_acls_request_acl_creation[] = {
     {"Operation", offsetof(kfk__create_acls_request_acl_creation, operation), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"PermissionType", offsetof(kfk__create_acls_request_acl_creation, permission_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_acls_request_acl_creation = {"AclCreation", sizeof(kfk__create_acls_request_acl_creation), offsetof(kfk__create_acls_request_acl_creation, unknown_tags), 7, fd_kfk__create_acls_request_acl_creation};
+const kfk__struct_desc kfk__create_acls_request_acl_creation_desc = {"AclCreation", sizeof(kfk__create_acls_request_acl_creation), offsetof(kfk__create_acls_request_acl_creation, unknown_tags), 7, fd_kfk__create_acls_request_acl_creation};
 
 static const kfk__field fd_kfk__create_acls_request[] = {
-    {"Creations", offsetof(kfk__create_acls_request, creations), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_acls_request_acl_creation, 0, 0, NULL},
+    {"Creations", offsetof(kfk__create_acls_request, creations), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_acls_request_acl_creation_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_acls_request = {"CreateAclsRequest", sizeof(kfk__create_acls_request), offsetof(kfk__create_acls_request, unknown_tags), 1, fd_kfk__create_acls_request};
+const kfk__struct_desc kfk__create_acls_request_desc = {"CreateAclsRequest", sizeof(kfk__create_acls_request), offsetof(kfk__create_acls_request, unknown_tags), 1, fd_kfk__create_acls_request};
 
-const kfk__msg_desc kfk__desc_create_acls_request = {"CreateAclsRequest", 30, 0, 3, 2, KFK__MSG_REQUEST, 0, &sd_kfk__create_acls_request};
-
-static const kfk__struct_desc sd_kfk__create_acls_response_acl_creation_result;
-static const kfk__struct_desc sd_kfk__create_acls_response;
+const kfk__msg_desc kfk__desc_create_acls_request = {"CreateAclsRequest", 30, 0, 3, 2, KFK__MSG_REQUEST, 0, &kfk__create_acls_request_desc};
 
 static const kfk__field fd_kfk__create_acls_response_acl_creation_result[] = {
     {"ErrorCode", offsetof(kfk__create_acls_response_acl_creation_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__create_acls_response_acl_creation_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__create_acls_response_acl_creation_result = {"AclCreationResult", sizeof(kfk__create_acls_response_acl_creation_result), offsetof(kfk__create_acls_response_acl_creation_result, unknown_tags), 2, fd_kfk__create_acls_response_acl_creation_result};
+const kfk__struct_desc kfk__create_acls_response_acl_creation_result_desc = {"AclCreationResult", sizeof(kfk__create_acls_response_acl_creation_result), offsetof(kfk__create_acls_response_acl_creation_result, unknown_tags), 2, fd_kfk__create_acls_response_acl_creation_result};
 
 static const kfk__field fd_kfk__create_acls_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__create_acls_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Results", offsetof(kfk__create_acls_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_acls_response_acl_creation_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__create_acls_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_acls_response_acl_creation_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_acls_response = {"CreateAclsResponse", sizeof(kfk__create_acls_response), offsetof(kfk__create_acls_response, unknown_tags), 2, fd_kfk__create_acls_response};
+const kfk__struct_desc kfk__create_acls_response_desc = {"CreateAclsResponse", sizeof(kfk__create_acls_response), offsetof(kfk__create_acls_response, unknown_tags), 2, fd_kfk__create_acls_response};
 
-const kfk__msg_desc kfk__desc_create_acls_response = {"CreateAclsResponse", 30, 0, 3, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__create_acls_response};
+const kfk__msg_desc kfk__desc_create_acls_response = {"CreateAclsResponse", 30, 0, 3, 2, KFK__MSG_RESPONSE, 0, &kfk__create_acls_response_desc};
 

@@ -26,6 +26,8 @@ struct kfk__create_acls_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_acls_request_acl_creation_desc;
+extern const kfk__struct_desc kfk__create_acls_request_desc;
 extern const kfk__msg_desc kfk__desc_create_acls_request;
 
 /* CreateAclsResponse: versions 0-3, flexible 2+ */
@@ -44,6 +46,8 @@ struct kfk__create_acls_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_acls_response_acl_creation_result_desc;
+extern const kfk__struct_desc kfk__create_acls_response_desc;
 extern const kfk__msg_desc kfk__desc_create_acls_response;
 
 #endif

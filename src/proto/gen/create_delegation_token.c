@@ -5,26 +5,21 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__create_delegation_token_request_creatable_renewers;
-static const kfk__struct_desc sd_kfk__create_delegation_token_request;
-
 static const kfk__field fd_kfk__create_delegation_token_request_creatable_renewers[] = {
     {"PrincipalType", offsetof(kfk__create_delegation_token_request_creatable_renewers, principal_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PrincipalName", offsetof(kfk__create_delegation_token_request_creatable_renewers, principal_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__create_delegation_token_request_creatable_renewers = {"CreatableRenewers", sizeof(kfk__create_delegation_token_request_creatable_renewers), offsetof(kfk__create_delegation_token_request_creatable_renewers, unknown_tags), 2, fd_kfk__create_delegation_token_request_creatable_renewers};
+const kfk__struct_desc kfk__create_delegation_token_request_creatable_renewers_desc = {"CreatableRenewers", sizeof(kfk__create_delegation_token_request_creatable_renewers), offsetof(kfk__create_delegation_token_request_creatable_renewers, unknown_tags), 2, fd_kfk__create_delegation_token_request_creatable_renewers};
 
 static const kfk__field fd_kfk__create_delegation_token_request[] = {
     {"OwnerPrincipalType", offsetof(kfk__create_delegation_token_request, owner_principal_type), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"OwnerPrincipalName", offsetof(kfk__create_delegation_token_request, owner_principal_name), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Renewers", offsetof(kfk__create_delegation_token_request, renewers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_delegation_token_request_creatable_renewers, 0, 0, NULL},
+    {"Renewers", offsetof(kfk__create_delegation_token_request, renewers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_delegation_token_request_creatable_renewers_desc, 0, 0, NULL},
     {"MaxLifetimeMs", offsetof(kfk__create_delegation_token_request, max_lifetime_ms), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_delegation_token_request = {"CreateDelegationTokenRequest", sizeof(kfk__create_delegation_token_request), offsetof(kfk__create_delegation_token_request, unknown_tags), 4, fd_kfk__create_delegation_token_request};
+const kfk__struct_desc kfk__create_delegation_token_request_desc = {"CreateDelegationTokenRequest", sizeof(kfk__create_delegation_token_request), offsetof(kfk__create_delegation_token_request, unknown_tags), 4, fd_kfk__create_delegation_token_request};
 
-const kfk__msg_desc kfk__desc_create_delegation_token_request = {"CreateDelegationTokenRequest", 38, 0, 3, 2, KFK__MSG_REQUEST, 0, &sd_kfk__create_delegation_token_request};
-
-static const kfk__struct_desc sd_kfk__create_delegation_token_response;
+const kfk__msg_desc kfk__desc_create_delegation_token_request = {"CreateDelegationTokenRequest", 38, 0, 3, 2, KFK__MSG_REQUEST, 0, &kfk__create_delegation_token_request_desc};
 
 static const kfk__field fd_kfk__create_delegation_token_response[] = {
     {"ErrorCode", offsetof(kfk__create_delegation_token_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -39,7 +34,7 @@ static const kfk__field fd_kfk__create_delegation_token_response[] = {
     {"Hmac", offsetof(kfk__create_delegation_token_response, hmac), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ThrottleTimeMs", offsetof(kfk__create_delegation_token_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_delegation_token_response = {"CreateDelegationTokenResponse", sizeof(kfk__create_delegation_token_response), offsetof(kfk__create_delegation_token_response, unknown_tags), 11, fd_kfk__create_delegation_token_response};
+const kfk__struct_desc kfk__create_delegation_token_response_desc = {"CreateDelegationTokenResponse", sizeof(kfk__create_delegation_token_response), offsetof(kfk__create_delegation_token_response, unknown_tags), 11, fd_kfk__create_delegation_token_response};
 
-const kfk__msg_desc kfk__desc_create_delegation_token_response = {"CreateDelegationTokenResponse", 38, 0, 3, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__create_delegation_token_response};
+const kfk__msg_desc kfk__desc_create_delegation_token_response = {"CreateDelegationTokenResponse", 38, 0, 3, 2, KFK__MSG_RESPONSE, 0, &kfk__create_delegation_token_response_desc};
 

@@ -24,6 +24,8 @@ struct kfk__create_delegation_token_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_delegation_token_request_creatable_renewers_desc;
+extern const kfk__struct_desc kfk__create_delegation_token_request_desc;
 extern const kfk__msg_desc kfk__desc_create_delegation_token_request;
 
 /* CreateDelegationTokenResponse: versions 0-3, flexible 2+ */
@@ -44,6 +46,7 @@ struct kfk__create_delegation_token_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_delegation_token_response_desc;
 extern const kfk__msg_desc kfk__desc_create_delegation_token_response;
 
 #endif

@@ -5,46 +5,39 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__create_partitions_request_create_partitions_assignment;
-static const kfk__struct_desc sd_kfk__create_partitions_request_create_partitions_topic;
-static const kfk__struct_desc sd_kfk__create_partitions_request;
-
-static const kfk__field fd_kfk__create_partitions_request_create_partitions_assignment[] = {
-    {"BrokerIds", offsetof(kfk__create_partitions_request_create_partitions_assignment, broker_ids), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__create_partitions_request_assignment[] = {
+    {"BrokerIds", offsetof(kfk__create_partitions_request_assignment, broker_ids), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_partitions_request_create_partitions_assignment = {"CreatePartitionsAssignment", sizeof(kfk__create_partitions_request_create_partitions_assignment), offsetof(kfk__create_partitions_request_create_partitions_assignment, unknown_tags), 1, fd_kfk__create_partitions_request_create_partitions_assignment};
+const kfk__struct_desc kfk__create_partitions_request_assignment_desc = {"CreatePartitionsAssignment", sizeof(kfk__create_partitions_request_assignment), offsetof(kfk__create_partitions_request_assignment, unknown_tags), 1, fd_kfk__create_partitions_request_assignment};
 
-static const kfk__field fd_kfk__create_partitions_request_create_partitions_topic[] = {
-    {"Name", offsetof(kfk__create_partitions_request_create_partitions_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Count", offsetof(kfk__create_partitions_request_create_partitions_topic, count), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Assignments", offsetof(kfk__create_partitions_request_create_partitions_topic, assignments), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__create_partitions_request_create_partitions_assignment, 0, 0, NULL},
+static const kfk__field fd_kfk__create_partitions_request_topic[] = {
+    {"Name", offsetof(kfk__create_partitions_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Count", offsetof(kfk__create_partitions_request_topic, count), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Assignments", offsetof(kfk__create_partitions_request_topic, assignments), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__create_partitions_request_assignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_partitions_request_create_partitions_topic = {"CreatePartitionsTopic", sizeof(kfk__create_partitions_request_create_partitions_topic), offsetof(kfk__create_partitions_request_create_partitions_topic, unknown_tags), 3, fd_kfk__create_partitions_request_create_partitions_topic};
+const kfk__struct_desc kfk__create_partitions_request_topic_desc = {"CreatePartitionsTopic", sizeof(kfk__create_partitions_request_topic), offsetof(kfk__create_partitions_request_topic, unknown_tags), 3, fd_kfk__create_partitions_request_topic};
 
 static const kfk__field fd_kfk__create_partitions_request[] = {
-    {"Topics", offsetof(kfk__create_partitions_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_partitions_request_create_partitions_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__create_partitions_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_partitions_request_topic_desc, 0, 0, NULL},
     {"TimeoutMs", offsetof(kfk__create_partitions_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ValidateOnly", offsetof(kfk__create_partitions_request, validate_only), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_partitions_request = {"CreatePartitionsRequest", sizeof(kfk__create_partitions_request), offsetof(kfk__create_partitions_request, unknown_tags), 3, fd_kfk__create_partitions_request};
+const kfk__struct_desc kfk__create_partitions_request_desc = {"CreatePartitionsRequest", sizeof(kfk__create_partitions_request), offsetof(kfk__create_partitions_request, unknown_tags), 3, fd_kfk__create_partitions_request};
 
-const kfk__msg_desc kfk__desc_create_partitions_request = {"CreatePartitionsRequest", 37, 0, 3, 2, KFK__MSG_REQUEST, 0, &sd_kfk__create_partitions_request};
+const kfk__msg_desc kfk__desc_create_partitions_request = {"CreatePartitionsRequest", 37, 0, 3, 2, KFK__MSG_REQUEST, 0, &kfk__create_partitions_request_desc};
 
-static const kfk__struct_desc sd_kfk__create_partitions_response_create_partitions_topic_result;
-static const kfk__struct_desc sd_kfk__create_partitions_response;
-
-static const kfk__field fd_kfk__create_partitions_response_create_partitions_topic_result[] = {
-    {"Name", offsetof(kfk__create_partitions_response_create_partitions_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ErrorCode", offsetof(kfk__create_partitions_response_create_partitions_topic_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorMessage", offsetof(kfk__create_partitions_response_create_partitions_topic_result, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__create_partitions_response_topic_result[] = {
+    {"Name", offsetof(kfk__create_partitions_response_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ErrorCode", offsetof(kfk__create_partitions_response_topic_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorMessage", offsetof(kfk__create_partitions_response_topic_result, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_partitions_response_create_partitions_topic_result = {"CreatePartitionsTopicResult", sizeof(kfk__create_partitions_response_create_partitions_topic_result), offsetof(kfk__create_partitions_response_create_partitions_topic_result, unknown_tags), 3, fd_kfk__create_partitions_response_create_partitions_topic_result};
+const kfk__struct_desc kfk__create_partitions_response_topic_result_desc = {"CreatePartitionsTopicResult", sizeof(kfk__create_partitions_response_topic_result), offsetof(kfk__create_partitions_response_topic_result, unknown_tags), 3, fd_kfk__create_partitions_response_topic_result};
 
 static const kfk__field fd_kfk__create_partitions_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__create_partitions_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Results", offsetof(kfk__create_partitions_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_partitions_response_create_partitions_topic_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__create_partitions_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_partitions_response_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_partitions_response = {"CreatePartitionsResponse", sizeof(kfk__create_partitions_response), offsetof(kfk__create_partitions_response, unknown_tags), 2, fd_kfk__create_partitions_response};
+const kfk__struct_desc kfk__create_partitions_response_desc = {"CreatePartitionsResponse", sizeof(kfk__create_partitions_response), offsetof(kfk__create_partitions_response, unknown_tags), 2, fd_kfk__create_partitions_response};
 
-const kfk__msg_desc kfk__desc_create_partitions_response = {"CreatePartitionsResponse", 37, 0, 3, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__create_partitions_response};
+const kfk__msg_desc kfk__desc_create_partitions_response = {"CreatePartitionsResponse", 37, 0, 3, 2, KFK__MSG_RESPONSE, 0, &kfk__create_partitions_response_desc};
 

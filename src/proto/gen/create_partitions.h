@@ -7,36 +7,39 @@
 #include "proto/codec.h"
 
 /* CreatePartitionsRequest: versions 0-3, flexible 2+ */
-typedef struct kfk__create_partitions_request_create_partitions_assignment kfk__create_partitions_request_create_partitions_assignment;
-typedef struct kfk__create_partitions_request_create_partitions_topic kfk__create_partitions_request_create_partitions_topic;
+typedef struct kfk__create_partitions_request_assignment kfk__create_partitions_request_assignment;
+typedef struct kfk__create_partitions_request_topic kfk__create_partitions_request_topic;
 typedef struct kfk__create_partitions_request kfk__create_partitions_request;
 
-struct kfk__create_partitions_request_create_partitions_assignment {
+struct kfk__create_partitions_request_assignment {
     struct { int32_t *v; int32_t n; } broker_ids;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__create_partitions_request_create_partitions_topic {
+struct kfk__create_partitions_request_topic {
     kfk__str name;
     int32_t count;
-    struct { kfk__create_partitions_request_create_partitions_assignment *v; int32_t n; } assignments;
+    struct { kfk__create_partitions_request_assignment *v; int32_t n; } assignments;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__create_partitions_request {
-    struct { kfk__create_partitions_request_create_partitions_topic *v; int32_t n; } topics;
+    struct { kfk__create_partitions_request_topic *v; int32_t n; } topics;
     int32_t timeout_ms;
     bool validate_only;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_partitions_request_assignment_desc;
+extern const kfk__struct_desc kfk__create_partitions_request_topic_desc;
+extern const kfk__struct_desc kfk__create_partitions_request_desc;
 extern const kfk__msg_desc kfk__desc_create_partitions_request;
 
 /* CreatePartitionsResponse: versions 0-3, flexible 2+ */
-typedef struct kfk__create_partitions_response_create_partitions_topic_result kfk__create_partitions_response_create_partitions_topic_result;
+typedef struct kfk__create_partitions_response_topic_result kfk__create_partitions_response_topic_result;
 typedef struct kfk__create_partitions_response kfk__create_partitions_response;
 
-struct kfk__create_partitions_response_create_partitions_topic_result {
+struct kfk__create_partitions_response_topic_result {
     kfk__str name;
     int16_t error_code;
     kfk__str error_message;
@@ -45,10 +48,12 @@ struct kfk__create_partitions_response_create_partitions_topic_result {
 
 struct kfk__create_partitions_response {
     int32_t throttle_time_ms;
-    struct { kfk__create_partitions_response_create_partitions_topic_result *v; int32_t n; } results;
+    struct { kfk__create_partitions_response_topic_result *v; int32_t n; } results;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_partitions_response_topic_result_desc;
+extern const kfk__struct_desc kfk__create_partitions_response_desc;
 extern const kfk__msg_desc kfk__desc_create_partitions_response;
 
 #endif

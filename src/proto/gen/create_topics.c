@@ -5,44 +5,35 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__create_topics_request_creatable_replica_assignment;
-static const kfk__struct_desc sd_kfk__create_topics_request_creatable_topic_config;
-static const kfk__struct_desc sd_kfk__create_topics_request_creatable_topic;
-static const kfk__struct_desc sd_kfk__create_topics_request;
-
 static const kfk__field fd_kfk__create_topics_request_creatable_replica_assignment[] = {
     {"PartitionIndex", offsetof(kfk__create_topics_request_creatable_replica_assignment, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"BrokerIds", offsetof(kfk__create_topics_request_creatable_replica_assignment, broker_ids), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_topics_request_creatable_replica_assignment = {"CreatableReplicaAssignment", sizeof(kfk__create_topics_request_creatable_replica_assignment), offsetof(kfk__create_topics_request_creatable_replica_assignment, unknown_tags), 2, fd_kfk__create_topics_request_creatable_replica_assignment};
+const kfk__struct_desc kfk__create_topics_request_creatable_replica_assignment_desc = {"CreatableReplicaAssignment", sizeof(kfk__create_topics_request_creatable_replica_assignment), offsetof(kfk__create_topics_request_creatable_replica_assignment, unknown_tags), 2, fd_kfk__create_topics_request_creatable_replica_assignment};
 
 static const kfk__field fd_kfk__create_topics_request_creatable_topic_config[] = {
     {"Name", offsetof(kfk__create_topics_request_creatable_topic_config, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Value", offsetof(kfk__create_topics_request_creatable_topic_config, value), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__create_topics_request_creatable_topic_config = {"CreatableTopicConfig", sizeof(kfk__create_topics_request_creatable_topic_config), offsetof(kfk__create_topics_request_creatable_topic_config, unknown_tags), 2, fd_kfk__create_topics_request_creatable_topic_config};
+const kfk__struct_desc kfk__create_topics_request_creatable_topic_config_desc = {"CreatableTopicConfig", sizeof(kfk__create_topics_request_creatable_topic_config), offsetof(kfk__create_topics_request_creatable_topic_config, unknown_tags), 2, fd_kfk__create_topics_request_creatable_topic_config};
 
 static const kfk__field fd_kfk__create_topics_request_creatable_topic[] = {
     {"Name", offsetof(kfk__create_topics_request_creatable_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"NumPartitions", offsetof(kfk__create_topics_request_creatable_topic, num_partitions), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ReplicationFactor", offsetof(kfk__create_topics_request_creatable_topic, replication_factor), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Assignments", offsetof(kfk__create_topics_request_creatable_topic, assignments), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_topics_request_creatable_replica_assignment, 0, 0, NULL},
-    {"Configs", offsetof(kfk__create_topics_request_creatable_topic, configs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_topics_request_creatable_topic_config, 0, 0, NULL},
+    {"Assignments", offsetof(kfk__create_topics_request_creatable_topic, assignments), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_topics_request_creatable_replica_assignment_desc, 0, 0, NULL},
+    {"Configs", offsetof(kfk__create_topics_request_creatable_topic, configs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_topics_request_creatable_topic_config_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_topics_request_creatable_topic = {"CreatableTopic", sizeof(kfk__create_topics_request_creatable_topic), offsetof(kfk__create_topics_request_creatable_topic, unknown_tags), 5, fd_kfk__create_topics_request_creatable_topic};
+const kfk__struct_desc kfk__create_topics_request_creatable_topic_desc = {"CreatableTopic", sizeof(kfk__create_topics_request_creatable_topic), offsetof(kfk__create_topics_request_creatable_topic, unknown_tags), 5, fd_kfk__create_topics_request_creatable_topic};
 
 static const kfk__field fd_kfk__create_topics_request[] = {
-    {"Topics", offsetof(kfk__create_topics_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_topics_request_creatable_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__create_topics_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_topics_request_creatable_topic_desc, 0, 0, NULL},
     {"timeoutMs", offsetof(kfk__create_topics_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(60000), 0, NULL},
     {"validateOnly", offsetof(kfk__create_topics_request, validate_only), KFK__T_BOOL, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_topics_request = {"CreateTopicsRequest", sizeof(kfk__create_topics_request), offsetof(kfk__create_topics_request, unknown_tags), 3, fd_kfk__create_topics_request};
+const kfk__struct_desc kfk__create_topics_request_desc = {"CreateTopicsRequest", sizeof(kfk__create_topics_request), offsetof(kfk__create_topics_request, unknown_tags), 3, fd_kfk__create_topics_request};
 
-const kfk__msg_desc kfk__desc_create_topics_request = {"CreateTopicsRequest", 19, 0, 7, 5, KFK__MSG_REQUEST, 0, &sd_kfk__create_topics_request};
-
-static const kfk__struct_desc sd_kfk__create_topics_response_creatable_topic_configs;
-static const kfk__struct_desc sd_kfk__create_topics_response_creatable_topic_result;
-static const kfk__struct_desc sd_kfk__create_topics_response;
+const kfk__msg_desc kfk__desc_create_topics_request = {"CreateTopicsRequest", 19, 0, 7, 5, KFK__MSG_REQUEST, 0, &kfk__create_topics_request_desc};
 
 static const kfk__field fd_kfk__create_topics_response_creatable_topic_configs[] = {
     {"Name", offsetof(kfk__create_topics_response_creatable_topic_configs, name), KFK__T_STRING, 0, 0, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -51,7 +42,7 @@ static const kfk__field fd_kfk__create_topics_response_creatable_topic_configs[]
     {"ConfigSource", offsetof(kfk__create_topics_response_creatable_topic_configs, config_source), KFK__T_INT8, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"IsSensitive", offsetof(kfk__create_topics_response_creatable_topic_configs, is_sensitive), KFK__T_BOOL, 0, 0, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_topics_response_creatable_topic_configs = {"CreatableTopicConfigs", sizeof(kfk__create_topics_response_creatable_topic_configs), offsetof(kfk__create_topics_response_creatable_topic_configs, unknown_tags), 5, fd_kfk__create_topics_response_creatable_topic_configs};
+const kfk__struct_desc kfk__create_topics_response_creatable_topic_configs_desc = {"CreatableTopicConfigs", sizeof(kfk__create_topics_response_creatable_topic_configs), offsetof(kfk__create_topics_response_creatable_topic_configs, unknown_tags), 5, fd_kfk__create_topics_response_creatable_topic_configs};
 
 static const kfk__field fd_kfk__create_topics_response_creatable_topic_result[] = {
     {"Name", offsetof(kfk__create_topics_response_creatable_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -61,15 +52,15 @@ static const kfk__field fd_kfk__create_topics_response_creatable_topic_result[] 
     {"TopicConfigErrorCode", offsetof(kfk__create_topics_response_creatable_topic_result, topic_config_error_code), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 5, KFK__VMAX, 0u, NULL, 0, 0, NULL},
     {"NumPartitions", offsetof(kfk__create_topics_response_creatable_topic_result, num_partitions), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"ReplicationFactor", offsetof(kfk__create_topics_response_creatable_topic_result, replication_factor), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Configs", offsetof(kfk__create_topics_response_creatable_topic_result, configs), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, &sd_kfk__create_topics_response_creatable_topic_configs, 0, 0, NULL},
+    {"Configs", offsetof(kfk__create_topics_response_creatable_topic_result, configs), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, &kfk__create_topics_response_creatable_topic_configs_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_topics_response_creatable_topic_result = {"CreatableTopicResult", sizeof(kfk__create_topics_response_creatable_topic_result), offsetof(kfk__create_topics_response_creatable_topic_result, unknown_tags), 8, fd_kfk__create_topics_response_creatable_topic_result};
+const kfk__struct_desc kfk__create_topics_response_creatable_topic_result_desc = {"CreatableTopicResult", sizeof(kfk__create_topics_response_creatable_topic_result), offsetof(kfk__create_topics_response_creatable_topic_result, unknown_tags), 8, fd_kfk__create_topics_response_creatable_topic_result};
 
 static const kfk__field fd_kfk__create_topics_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__create_topics_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__create_topics_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__create_topics_response_creatable_topic_result, 0, 0, NULL},
+    {"Topics", offsetof(kfk__create_topics_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__create_topics_response_creatable_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__create_topics_response = {"CreateTopicsResponse", sizeof(kfk__create_topics_response), offsetof(kfk__create_topics_response, unknown_tags), 2, fd_kfk__create_topics_response};
+const kfk__struct_desc kfk__create_topics_response_desc = {"CreateTopicsResponse", sizeof(kfk__create_topics_response), offsetof(kfk__create_topics_response, unknown_tags), 2, fd_kfk__create_topics_response};
 
-const kfk__msg_desc kfk__desc_create_topics_response = {"CreateTopicsResponse", 19, 0, 7, 5, KFK__MSG_RESPONSE, 0, &sd_kfk__create_topics_response};
+const kfk__msg_desc kfk__desc_create_topics_response = {"CreateTopicsResponse", 19, 0, 7, 5, KFK__MSG_RESPONSE, 0, &kfk__create_topics_response_desc};
 

@@ -40,6 +40,10 @@ struct kfk__create_topics_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_topics_request_creatable_replica_assignment_desc;
+extern const kfk__struct_desc kfk__create_topics_request_creatable_topic_config_desc;
+extern const kfk__struct_desc kfk__create_topics_request_creatable_topic_desc;
+extern const kfk__struct_desc kfk__create_topics_request_desc;
 extern const kfk__msg_desc kfk__desc_create_topics_request;
 
 /* CreateTopicsResponse: versions 0-7, flexible 5+ */
@@ -74,6 +78,9 @@ struct kfk__create_topics_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__create_topics_response_creatable_topic_configs_desc;
+extern const kfk__struct_desc kfk__create_topics_response_creatable_topic_result_desc;
+extern const kfk__struct_desc kfk__create_topics_response_desc;
 extern const kfk__msg_desc kfk__desc_create_topics_response;
 
 #endif

@@ -5,14 +5,12 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__default_principal_data;
-
 static const kfk__field fd_kfk__default_principal_data[] = {
     {"Type", offsetof(kfk__default_principal_data, type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Name", offsetof(kfk__default_principal_data, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"TokenAuthenticated", offsetof(kfk__default_principal_data, token_authenticated), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__default_principal_data = {"DefaultPrincipalData", sizeof(kfk__default_principal_data), offsetof(kfk__default_principal_data, unknown_tags), 3, fd_kfk__default_principal_data};
+const kfk__struct_desc kfk__default_principal_data_desc = {"DefaultPrincipalData", sizeof(kfk__default_principal_data), offsetof(kfk__default_principal_data, unknown_tags), 3, fd_kfk__default_principal_data};
 
-const kfk__msg_desc kfk__desc_default_principal_data = {"DefaultPrincipalData", -1, 0, 0, 0, KFK__MSG_DATA, 0, &sd_kfk__default_principal_data};
+const kfk__msg_desc kfk__desc_default_principal_data = {"DefaultPrincipalData", -1, 0, 0, 0, KFK__MSG_DATA, 0, &kfk__default_principal_data_desc};
 

@@ -16,6 +16,7 @@ struct kfk__default_principal_data {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__default_principal_data_desc;
 extern const kfk__msg_desc kfk__desc_default_principal_data;
 
 #endif

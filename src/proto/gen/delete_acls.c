@@ -5,56 +5,49 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__delete_acls_request_delete_acls_filter;
-static const kfk__struct_desc sd_kfk__delete_acls_request;
-
-static const kfk__field fd_kfk__delete_acls_request_delete_acls_filter[] = {
-    {"ResourceTypeFilter", offsetof(kfk__delete_acls_request_delete_acls_filter, resource_type_filter), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResourceNameFilter", offsetof(kfk__delete_acls_request_delete_acls_filter, resource_name_filter), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PatternTypeFilter", offsetof(kfk__delete_acls_request_delete_acls_filter, pattern_type_filter), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(3), 0, NULL},
-    {"PrincipalFilter", offsetof(kfk__delete_acls_request_delete_acls_filter, principal_filter), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"HostFilter", offsetof(kfk__delete_acls_request_delete_acls_filter, host_filter), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Operation", offsetof(kfk__delete_acls_request_delete_acls_filter, operation), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"PermissionType", offsetof(kfk__delete_acls_request_delete_acls_filter, permission_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__delete_acls_request_filter[] = {
+    {"ResourceTypeFilter", offsetof(kfk__delete_acls_request_filter, resource_type_filter), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ResourceNameFilter", offsetof(kfk__delete_acls_request_filter, resource_name_filter), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"PatternTypeFilter", offsetof(kfk__delete_acls_request_filter, pattern_type_filter), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(3), 0, NULL},
+    {"PrincipalFilter", offsetof(kfk__delete_acls_request_filter, principal_filter), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"HostFilter", offsetof(kfk__delete_acls_request_filter, host_filter), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Operation", offsetof(kfk__delete_acls_request_filter, operation), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"PermissionType", offsetof(kfk__delete_acls_request_filter, permission_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_acls_request_delete_acls_filter = {"DeleteAclsFilter", sizeof(kfk__delete_acls_request_delete_acls_filter), offsetof(kfk__delete_acls_request_delete_acls_filter, unknown_tags), 7, fd_kfk__delete_acls_request_delete_acls_filter};
+const kfk__struct_desc kfk__delete_acls_request_filter_desc = {"DeleteAclsFilter", sizeof(kfk__delete_acls_request_filter), offsetof(kfk__delete_acls_request_filter, unknown_tags), 7, fd_kfk__delete_acls_request_filter};
 
 static const kfk__field fd_kfk__delete_acls_request[] = {
-    {"Filters", offsetof(kfk__delete_acls_request, filters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_acls_request_delete_acls_filter, 0, 0, NULL},
+    {"Filters", offsetof(kfk__delete_acls_request, filters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_acls_request_filter_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_acls_request = {"DeleteAclsRequest", sizeof(kfk__delete_acls_request), offsetof(kfk__delete_acls_request, unknown_tags), 1, fd_kfk__delete_acls_request};
+const kfk__struct_desc kfk__delete_acls_request_desc = {"DeleteAclsRequest", sizeof(kfk__delete_acls_request), offsetof(kfk__delete_acls_request, unknown_tags), 1, fd_kfk__delete_acls_request};
 
-const kfk__msg_desc kfk__desc_delete_acls_request = {"DeleteAclsRequest", 31, 0, 3, 2, KFK__MSG_REQUEST, 0, &sd_kfk__delete_acls_request};
+const kfk__msg_desc kfk__desc_delete_acls_request = {"DeleteAclsRequest", 31, 0, 3, 2, KFK__MSG_REQUEST, 0, &kfk__delete_acls_request_desc};
 
-static const kfk__struct_desc sd_kfk__delete_acls_response_delete_acls_matching_acl;
-static const kfk__struct_desc sd_kfk__delete_acls_response_delete_acls_filter_result;
-static const kfk__struct_desc sd_kfk__delete_acls_response;
-
-static const kfk__field fd_kfk__delete_acls_response_delete_acls_matching_acl[] = {
-    {"ErrorCode", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorMessage", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ResourceType", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResourceName", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PatternType", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, pattern_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(3), 0, NULL},
-    {"Principal", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, principal), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Host", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Operation", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, operation), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"PermissionType", offsetof(kfk__delete_acls_response_delete_acls_matching_acl, permission_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__delete_acls_response_matching_acl[] = {
+    {"ErrorCode", offsetof(kfk__delete_acls_response_matching_acl, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorMessage", offsetof(kfk__delete_acls_response_matching_acl, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ResourceType", offsetof(kfk__delete_acls_response_matching_acl, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ResourceName", offsetof(kfk__delete_acls_response_matching_acl, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"PatternType", offsetof(kfk__delete_acls_response_matching_acl, pattern_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(3), 0, NULL},
+    {"Principal", offsetof(kfk__delete_acls_response_matching_acl, principal), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Host", offsetof(kfk__delete_acls_response_matching_acl, host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Operation", offsetof(kfk__delete_acls_response_matching_acl, operation), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"PermissionType", offsetof(kfk__delete_acls_response_matching_acl, permission_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_acls_response_delete_acls_matching_acl = {"DeleteAclsMatchingAcl", sizeof(kfk__delete_acls_response_delete_acls_matching_acl), offsetof(kfk__delete_acls_response_delete_acls_matching_acl, unknown_tags), 9, fd_kfk__delete_acls_response_delete_acls_matching_acl};
+const kfk__struct_desc kfk__delete_acls_response_matching_acl_desc = {"DeleteAclsMatchingAcl", sizeof(kfk__delete_acls_response_matching_acl), offsetof(kfk__delete_acls_response_matching_acl, unknown_tags), 9, fd_kfk__delete_acls_response_matching_acl};
 
-static const kfk__field fd_kfk__delete_acls_response_delete_acls_filter_result[] = {
-    {"ErrorCode", offsetof(kfk__delete_acls_response_delete_acls_filter_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorMessage", offsetof(kfk__delete_acls_response_delete_acls_filter_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"MatchingAcls", offsetof(kfk__delete_acls_response_delete_acls_filter_result, matching_acls), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_acls_response_delete_acls_matching_acl, 0, 0, NULL},
+static const kfk__field fd_kfk__delete_acls_response_filter_result[] = {
+    {"ErrorCode", offsetof(kfk__delete_acls_response_filter_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorMessage", offsetof(kfk__delete_acls_response_filter_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"MatchingAcls", offsetof(kfk__delete_acls_response_filter_result, matching_acls), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_acls_response_matching_acl_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_acls_response_delete_acls_filter_result = {"DeleteAclsFilterResult", sizeof(kfk__delete_acls_response_delete_acls_filter_result), offsetof(kfk__delete_acls_response_delete_acls_filter_result, unknown_tags), 3, fd_kfk__delete_acls_response_delete_acls_filter_result};
+const kfk__struct_desc kfk__delete_acls_response_filter_result_desc = {"DeleteAclsFilterResult", sizeof(kfk__delete_acls_response_filter_result), offsetof(kfk__delete_acls_response_filter_result, unknown_tags), 3, fd_kfk__delete_acls_response_filter_result};
 
 static const kfk__field fd_kfk__delete_acls_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__delete_acls_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"FilterResults", offsetof(kfk__delete_acls_response, filter_results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_acls_response_delete_acls_filter_result, 0, 0, NULL},
+    {"FilterResults", offsetof(kfk__delete_acls_response, filter_results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_acls_response_filter_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_acls_response = {"DeleteAclsResponse", sizeof(kfk__delete_acls_response), offsetof(kfk__delete_acls_response, unknown_tags), 2, fd_kfk__delete_acls_response};
+const kfk__struct_desc kfk__delete_acls_response_desc = {"DeleteAclsResponse", sizeof(kfk__delete_acls_response), offsetof(kfk__delete_acls_response, unknown_tags), 2, fd_kfk__delete_acls_response};
 
-const kfk__msg_desc kfk__desc_delete_acls_response = {"DeleteAclsResponse", 31, 0, 3, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__delete_acls_response};
+const kfk__msg_desc kfk__desc_delete_acls_response = {"DeleteAclsResponse", 31, 0, 3, 2, KFK__MSG_RESPONSE, 0, &kfk__delete_acls_response_desc};
 

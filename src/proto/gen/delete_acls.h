@@ -7,10 +7,10 @@
 #include "proto/codec.h"
 
 /* DeleteAclsRequest: versions 0-3, flexible 2+ */
-typedef struct kfk__delete_acls_request_delete_acls_filter kfk__delete_acls_request_delete_acls_filter;
+typedef struct kfk__delete_acls_request_filter kfk__delete_acls_request_filter;
 typedef struct kfk__delete_acls_request kfk__delete_acls_request;
 
-struct kfk__delete_acls_request_delete_acls_filter {
+struct kfk__delete_acls_request_filter {
     int8_t resource_type_filter;
     kfk__str resource_name_filter;
     int8_t pattern_type_filter;
@@ -22,18 +22,20 @@ struct kfk__delete_acls_request_delete_acls_filter {
 };
 
 struct kfk__delete_acls_request {
-    struct { kfk__delete_acls_request_delete_acls_filter *v; int32_t n; } filters;
+    struct { kfk__delete_acls_request_filter *v; int32_t n; } filters;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_acls_request_filter_desc;
+extern const kfk__struct_desc kfk__delete_acls_request_desc;
 extern const kfk__msg_desc kfk__desc_delete_acls_request;
 
 /* DeleteAclsResponse: versions 0-3, flexible 2+ */
-typedef struct kfk__delete_acls_response_delete_acls_matching_acl kfk__delete_acls_response_delete_acls_matching_acl;
-typedef struct kfk__delete_acls_response_delete_acls_filter_result kfk__delete_acls_response_delete_acls_filter_result;
+typedef struct kfk__delete_acls_response_matching_acl kfk__delete_acls_response_matching_acl;
+typedef struct kfk__delete_acls_response_filter_result kfk__delete_acls_response_filter_result;
 typedef struct kfk__delete_acls_response kfk__delete_acls_response;
 
-struct kfk__delete_acls_response_delete_acls_matching_acl {
+struct kfk__delete_acls_response_matching_acl {
     int16_t error_code;
     kfk__str error_message;
     int8_t resource_type;
@@ -46,19 +48,22 @@ struct kfk__delete_acls_response_delete_acls_matching_acl {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__delete_acls_response_delete_acls_filter_result {
+struct kfk__delete_acls_response_filter_result {
     int16_t error_code;
     kfk__str error_message;
-    struct { kfk__delete_acls_response_delete_acls_matching_acl *v; int32_t n; } matching_acls;
+    struct { kfk__delete_acls_response_matching_acl *v; int32_t n; } matching_acls;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__delete_acls_response {
     int32_t throttle_time_ms;
-    struct { kfk__delete_acls_response_delete_acls_filter_result *v; int32_t n; } filter_results;
+    struct { kfk__delete_acls_response_filter_result *v; int32_t n; } filter_results;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_acls_response_matching_acl_desc;
+extern const kfk__struct_desc kfk__delete_acls_response_filter_result_desc;
+extern const kfk__struct_desc kfk__delete_acls_response_desc;
 extern const kfk__msg_desc kfk__desc_delete_acls_response;
 
 #endif

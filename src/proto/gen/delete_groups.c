@@ -5,29 +5,24 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__delete_groups_request;
-
 static const kfk__field fd_kfk__delete_groups_request[] = {
     {"GroupsNames", offsetof(kfk__delete_groups_request, groups_names), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_groups_request = {"DeleteGroupsRequest", sizeof(kfk__delete_groups_request), offsetof(kfk__delete_groups_request, unknown_tags), 1, fd_kfk__delete_groups_request};
+const kfk__struct_desc kfk__delete_groups_request_desc = {"DeleteGroupsRequest", sizeof(kfk__delete_groups_request), offsetof(kfk__delete_groups_request, unknown_tags), 1, fd_kfk__delete_groups_request};
 
-const kfk__msg_desc kfk__desc_delete_groups_request = {"DeleteGroupsRequest", 42, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__delete_groups_request};
-
-static const kfk__struct_desc sd_kfk__delete_groups_response_deletable_group_result;
-static const kfk__struct_desc sd_kfk__delete_groups_response;
+const kfk__msg_desc kfk__desc_delete_groups_request = {"DeleteGroupsRequest", 42, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__delete_groups_request_desc};
 
 static const kfk__field fd_kfk__delete_groups_response_deletable_group_result[] = {
     {"GroupId", offsetof(kfk__delete_groups_response_deletable_group_result, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ErrorCode", offsetof(kfk__delete_groups_response_deletable_group_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_groups_response_deletable_group_result = {"DeletableGroupResult", sizeof(kfk__delete_groups_response_deletable_group_result), offsetof(kfk__delete_groups_response_deletable_group_result, unknown_tags), 2, fd_kfk__delete_groups_response_deletable_group_result};
+const kfk__struct_desc kfk__delete_groups_response_deletable_group_result_desc = {"DeletableGroupResult", sizeof(kfk__delete_groups_response_deletable_group_result), offsetof(kfk__delete_groups_response_deletable_group_result, unknown_tags), 2, fd_kfk__delete_groups_response_deletable_group_result};
 
 static const kfk__field fd_kfk__delete_groups_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__delete_groups_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Results", offsetof(kfk__delete_groups_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_groups_response_deletable_group_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__delete_groups_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_groups_response_deletable_group_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_groups_response = {"DeleteGroupsResponse", sizeof(kfk__delete_groups_response), offsetof(kfk__delete_groups_response, unknown_tags), 2, fd_kfk__delete_groups_response};
+const kfk__struct_desc kfk__delete_groups_response_desc = {"DeleteGroupsResponse", sizeof(kfk__delete_groups_response), offsetof(kfk__delete_groups_response, unknown_tags), 2, fd_kfk__delete_groups_response};
 
-const kfk__msg_desc kfk__desc_delete_groups_response = {"DeleteGroupsResponse", 42, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__delete_groups_response};
+const kfk__msg_desc kfk__desc_delete_groups_response = {"DeleteGroupsResponse", 42, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__delete_groups_response_desc};
 

@@ -14,6 +14,7 @@ struct kfk__delete_groups_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_groups_request_desc;
 extern const kfk__msg_desc kfk__desc_delete_groups_request;
 
 /* DeleteGroupsResponse: versions 0-2, flexible 2+ */
@@ -32,6 +33,8 @@ struct kfk__delete_groups_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_groups_response_deletable_group_result_desc;
+extern const kfk__struct_desc kfk__delete_groups_response_desc;
 extern const kfk__msg_desc kfk__desc_delete_groups_response;
 
 #endif

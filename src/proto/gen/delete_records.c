@@ -5,52 +5,44 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__delete_records_request_delete_records_partition;
-static const kfk__struct_desc sd_kfk__delete_records_request_delete_records_topic;
-static const kfk__struct_desc sd_kfk__delete_records_request;
-
-static const kfk__field fd_kfk__delete_records_request_delete_records_partition[] = {
-    {"PartitionIndex", offsetof(kfk__delete_records_request_delete_records_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Offset", offsetof(kfk__delete_records_request_delete_records_partition, offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__delete_records_request_partition[] = {
+    {"PartitionIndex", offsetof(kfk__delete_records_request_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Offset", offsetof(kfk__delete_records_request_partition, offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_records_request_delete_records_partition = {"DeleteRecordsPartition", sizeof(kfk__delete_records_request_delete_records_partition), offsetof(kfk__delete_records_request_delete_records_partition, unknown_tags), 2, fd_kfk__delete_records_request_delete_records_partition};
+const kfk__struct_desc kfk__delete_records_request_partition_desc = {"DeleteRecordsPartition", sizeof(kfk__delete_records_request_partition), offsetof(kfk__delete_records_request_partition, unknown_tags), 2, fd_kfk__delete_records_request_partition};
 
-static const kfk__field fd_kfk__delete_records_request_delete_records_topic[] = {
-    {"Name", offsetof(kfk__delete_records_request_delete_records_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__delete_records_request_delete_records_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_records_request_delete_records_partition, 0, 0, NULL},
+static const kfk__field fd_kfk__delete_records_request_topic[] = {
+    {"Name", offsetof(kfk__delete_records_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Partitions", offsetof(kfk__delete_records_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_records_request_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_records_request_delete_records_topic = {"DeleteRecordsTopic", sizeof(kfk__delete_records_request_delete_records_topic), offsetof(kfk__delete_records_request_delete_records_topic, unknown_tags), 2, fd_kfk__delete_records_request_delete_records_topic};
+const kfk__struct_desc kfk__delete_records_request_topic_desc = {"DeleteRecordsTopic", sizeof(kfk__delete_records_request_topic), offsetof(kfk__delete_records_request_topic, unknown_tags), 2, fd_kfk__delete_records_request_topic};
 
 static const kfk__field fd_kfk__delete_records_request[] = {
-    {"Topics", offsetof(kfk__delete_records_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_records_request_delete_records_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__delete_records_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_records_request_topic_desc, 0, 0, NULL},
     {"TimeoutMs", offsetof(kfk__delete_records_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_records_request = {"DeleteRecordsRequest", sizeof(kfk__delete_records_request), offsetof(kfk__delete_records_request, unknown_tags), 2, fd_kfk__delete_records_request};
+const kfk__struct_desc kfk__delete_records_request_desc = {"DeleteRecordsRequest", sizeof(kfk__delete_records_request), offsetof(kfk__delete_records_request, unknown_tags), 2, fd_kfk__delete_records_request};
 
-const kfk__msg_desc kfk__desc_delete_records_request = {"DeleteRecordsRequest", 21, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__delete_records_request};
+const kfk__msg_desc kfk__desc_delete_records_request = {"DeleteRecordsRequest", 21, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__delete_records_request_desc};
 
-static const kfk__struct_desc sd_kfk__delete_records_response_delete_records_partition_result;
-static const kfk__struct_desc sd_kfk__delete_records_response_delete_records_topic_result;
-static const kfk__struct_desc sd_kfk__delete_records_response;
-
-static const kfk__field fd_kfk__delete_records_response_delete_records_partition_result[] = {
-    {"PartitionIndex", offsetof(kfk__delete_records_response_delete_records_partition_result, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"LowWatermark", offsetof(kfk__delete_records_response_delete_records_partition_result, low_watermark), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorCode", offsetof(kfk__delete_records_response_delete_records_partition_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__delete_records_response_partition_result[] = {
+    {"PartitionIndex", offsetof(kfk__delete_records_response_partition_result, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"LowWatermark", offsetof(kfk__delete_records_response_partition_result, low_watermark), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorCode", offsetof(kfk__delete_records_response_partition_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_records_response_delete_records_partition_result = {"DeleteRecordsPartitionResult", sizeof(kfk__delete_records_response_delete_records_partition_result), offsetof(kfk__delete_records_response_delete_records_partition_result, unknown_tags), 3, fd_kfk__delete_records_response_delete_records_partition_result};
+const kfk__struct_desc kfk__delete_records_response_partition_result_desc = {"DeleteRecordsPartitionResult", sizeof(kfk__delete_records_response_partition_result), offsetof(kfk__delete_records_response_partition_result, unknown_tags), 3, fd_kfk__delete_records_response_partition_result};
 
-static const kfk__field fd_kfk__delete_records_response_delete_records_topic_result[] = {
-    {"Name", offsetof(kfk__delete_records_response_delete_records_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__delete_records_response_delete_records_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_records_response_delete_records_partition_result, 0, 0, NULL},
+static const kfk__field fd_kfk__delete_records_response_topic_result[] = {
+    {"Name", offsetof(kfk__delete_records_response_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Partitions", offsetof(kfk__delete_records_response_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_records_response_partition_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_records_response_delete_records_topic_result = {"DeleteRecordsTopicResult", sizeof(kfk__delete_records_response_delete_records_topic_result), offsetof(kfk__delete_records_response_delete_records_topic_result, unknown_tags), 2, fd_kfk__delete_records_response_delete_records_topic_result};
+const kfk__struct_desc kfk__delete_records_response_topic_result_desc = {"DeleteRecordsTopicResult", sizeof(kfk__delete_records_response_topic_result), offsetof(kfk__delete_records_response_topic_result, unknown_tags), 2, fd_kfk__delete_records_response_topic_result};
 
 static const kfk__field fd_kfk__delete_records_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__delete_records_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__delete_records_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_records_response_delete_records_topic_result, 0, 0, NULL},
+    {"Topics", offsetof(kfk__delete_records_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_records_response_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_records_response = {"DeleteRecordsResponse", sizeof(kfk__delete_records_response), offsetof(kfk__delete_records_response, unknown_tags), 2, fd_kfk__delete_records_response};
+const kfk__struct_desc kfk__delete_records_response_desc = {"DeleteRecordsResponse", sizeof(kfk__delete_records_response), offsetof(kfk__delete_records_response, unknown_tags), 2, fd_kfk__delete_records_response};
 
-const kfk__msg_desc kfk__desc_delete_records_response = {"DeleteRecordsResponse", 21, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__delete_records_response};
+const kfk__msg_desc kfk__desc_delete_records_response = {"DeleteRecordsResponse", 21, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__delete_records_response_desc};
 

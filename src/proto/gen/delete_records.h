@@ -7,54 +7,60 @@
 #include "proto/codec.h"
 
 /* DeleteRecordsRequest: versions 0-2, flexible 2+ */
-typedef struct kfk__delete_records_request_delete_records_partition kfk__delete_records_request_delete_records_partition;
-typedef struct kfk__delete_records_request_delete_records_topic kfk__delete_records_request_delete_records_topic;
+typedef struct kfk__delete_records_request_partition kfk__delete_records_request_partition;
+typedef struct kfk__delete_records_request_topic kfk__delete_records_request_topic;
 typedef struct kfk__delete_records_request kfk__delete_records_request;
 
-struct kfk__delete_records_request_delete_records_partition {
+struct kfk__delete_records_request_partition {
     int32_t partition_index;
     int64_t offset;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__delete_records_request_delete_records_topic {
+struct kfk__delete_records_request_topic {
     kfk__str name;
-    struct { kfk__delete_records_request_delete_records_partition *v; int32_t n; } partitions;
+    struct { kfk__delete_records_request_partition *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__delete_records_request {
-    struct { kfk__delete_records_request_delete_records_topic *v; int32_t n; } topics;
+    struct { kfk__delete_records_request_topic *v; int32_t n; } topics;
     int32_t timeout_ms;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_records_request_partition_desc;
+extern const kfk__struct_desc kfk__delete_records_request_topic_desc;
+extern const kfk__struct_desc kfk__delete_records_request_desc;
 extern const kfk__msg_desc kfk__desc_delete_records_request;
 
 /* DeleteRecordsResponse: versions 0-2, flexible 2+ */
-typedef struct kfk__delete_records_response_delete_records_partition_result kfk__delete_records_response_delete_records_partition_result;
-typedef struct kfk__delete_records_response_delete_records_topic_result kfk__delete_records_response_delete_records_topic_result;
+typedef struct kfk__delete_records_response_partition_result kfk__delete_records_response_partition_result;
+typedef struct kfk__delete_records_response_topic_result kfk__delete_records_response_topic_result;
 typedef struct kfk__delete_records_response kfk__delete_records_response;
 
-struct kfk__delete_records_response_delete_records_partition_result {
+struct kfk__delete_records_response_partition_result {
     int32_t partition_index;
     int64_t low_watermark;
     int16_t error_code;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__delete_records_response_delete_records_topic_result {
+struct kfk__delete_records_response_topic_result {
     kfk__str name;
-    struct { kfk__delete_records_response_delete_records_partition_result *v; int32_t n; } partitions;
+    struct { kfk__delete_records_response_partition_result *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__delete_records_response {
     int32_t throttle_time_ms;
-    struct { kfk__delete_records_response_delete_records_topic_result *v; int32_t n; } topics;
+    struct { kfk__delete_records_response_topic_result *v; int32_t n; } topics;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_records_response_partition_result_desc;
+extern const kfk__struct_desc kfk__delete_records_response_topic_result_desc;
+extern const kfk__struct_desc kfk__delete_records_response_desc;
 extern const kfk__msg_desc kfk__desc_delete_records_response;
 
 #endif

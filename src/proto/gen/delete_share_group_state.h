@@ -28,6 +28,9 @@ struct kfk__delete_share_group_state_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_share_group_state_request_partition_data_desc;
+extern const kfk__struct_desc kfk__delete_share_group_state_request_delete_state_data_desc;
+extern const kfk__struct_desc kfk__delete_share_group_state_request_desc;
 extern const kfk__msg_desc kfk__desc_delete_share_group_state_request;
 
 /* DeleteShareGroupStateResponse: versions 0-0, flexible 0+ */
@@ -53,6 +56,9 @@ struct kfk__delete_share_group_state_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_share_group_state_response_partition_result_desc;
+extern const kfk__struct_desc kfk__delete_share_group_state_response_delete_state_result_desc;
+extern const kfk__struct_desc kfk__delete_share_group_state_response_desc;
 extern const kfk__msg_desc kfk__desc_delete_share_group_state_response;
 
 #endif

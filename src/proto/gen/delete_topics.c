@@ -5,26 +5,20 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__delete_topics_request_delete_topic_state;
-static const kfk__struct_desc sd_kfk__delete_topics_request;
-
 static const kfk__field fd_kfk__delete_topics_request_delete_topic_state[] = {
     {"Name", offsetof(kfk__delete_topics_request_delete_topic_state, name), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 6, KFK__VMAX, 6, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TopicId", offsetof(kfk__delete_topics_request_delete_topic_state, topic_id), KFK__T_UUID, 0, 0, 0, 6, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_topics_request_delete_topic_state = {"DeleteTopicState", sizeof(kfk__delete_topics_request_delete_topic_state), offsetof(kfk__delete_topics_request_delete_topic_state, unknown_tags), 2, fd_kfk__delete_topics_request_delete_topic_state};
+const kfk__struct_desc kfk__delete_topics_request_delete_topic_state_desc = {"DeleteTopicState", sizeof(kfk__delete_topics_request_delete_topic_state), offsetof(kfk__delete_topics_request_delete_topic_state, unknown_tags), 2, fd_kfk__delete_topics_request_delete_topic_state};
 
 static const kfk__field fd_kfk__delete_topics_request[] = {
-    {"Topics", offsetof(kfk__delete_topics_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 6, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_topics_request_delete_topic_state, 0, 0, NULL},
+    {"Topics", offsetof(kfk__delete_topics_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 6, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_topics_request_delete_topic_state_desc, 0, 0, NULL},
     {"TopicNames", offsetof(kfk__delete_topics_request, topic_names), KFK__T_ARRAY, KFK__T_STRING, KFK__F_IGNORABLE, sizeof(kfk__str), 0, 5, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TimeoutMs", offsetof(kfk__delete_topics_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_topics_request = {"DeleteTopicsRequest", sizeof(kfk__delete_topics_request), offsetof(kfk__delete_topics_request, unknown_tags), 3, fd_kfk__delete_topics_request};
+const kfk__struct_desc kfk__delete_topics_request_desc = {"DeleteTopicsRequest", sizeof(kfk__delete_topics_request), offsetof(kfk__delete_topics_request, unknown_tags), 3, fd_kfk__delete_topics_request};
 
-const kfk__msg_desc kfk__desc_delete_topics_request = {"DeleteTopicsRequest", 20, 0, 6, 4, KFK__MSG_REQUEST, 0, &sd_kfk__delete_topics_request};
-
-static const kfk__struct_desc sd_kfk__delete_topics_response_deletable_topic_result;
-static const kfk__struct_desc sd_kfk__delete_topics_response;
+const kfk__msg_desc kfk__desc_delete_topics_request = {"DeleteTopicsRequest", 20, 0, 6, 4, KFK__MSG_REQUEST, 0, &kfk__delete_topics_request_desc};
 
 static const kfk__field fd_kfk__delete_topics_response_deletable_topic_result[] = {
     {"Name", offsetof(kfk__delete_topics_response_deletable_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 6, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
@@ -32,13 +26,13 @@ static const kfk__field fd_kfk__delete_topics_response_deletable_topic_result[] 
     {"ErrorCode", offsetof(kfk__delete_topics_response_deletable_topic_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__delete_topics_response_deletable_topic_result, error_message), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_topics_response_deletable_topic_result = {"DeletableTopicResult", sizeof(kfk__delete_topics_response_deletable_topic_result), offsetof(kfk__delete_topics_response_deletable_topic_result, unknown_tags), 4, fd_kfk__delete_topics_response_deletable_topic_result};
+const kfk__struct_desc kfk__delete_topics_response_deletable_topic_result_desc = {"DeletableTopicResult", sizeof(kfk__delete_topics_response_deletable_topic_result), offsetof(kfk__delete_topics_response_deletable_topic_result, unknown_tags), 4, fd_kfk__delete_topics_response_deletable_topic_result};
 
 static const kfk__field fd_kfk__delete_topics_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__delete_topics_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Responses", offsetof(kfk__delete_topics_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__delete_topics_response_deletable_topic_result, 0, 0, NULL},
+    {"Responses", offsetof(kfk__delete_topics_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__delete_topics_response_deletable_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__delete_topics_response = {"DeleteTopicsResponse", sizeof(kfk__delete_topics_response), offsetof(kfk__delete_topics_response, unknown_tags), 2, fd_kfk__delete_topics_response};
+const kfk__struct_desc kfk__delete_topics_response_desc = {"DeleteTopicsResponse", sizeof(kfk__delete_topics_response), offsetof(kfk__delete_topics_response, unknown_tags), 2, fd_kfk__delete_topics_response};
 
-const kfk__msg_desc kfk__desc_delete_topics_response = {"DeleteTopicsResponse", 20, 0, 6, 4, KFK__MSG_RESPONSE, 0, &sd_kfk__delete_topics_response};
+const kfk__msg_desc kfk__desc_delete_topics_response = {"DeleteTopicsResponse", 20, 0, 6, 4, KFK__MSG_RESPONSE, 0, &kfk__delete_topics_response_desc};
 

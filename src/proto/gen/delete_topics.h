@@ -23,6 +23,8 @@ struct kfk__delete_topics_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_topics_request_delete_topic_state_desc;
+extern const kfk__struct_desc kfk__delete_topics_request_desc;
 extern const kfk__msg_desc kfk__desc_delete_topics_request;
 
 /* DeleteTopicsResponse: versions 0-6, flexible 4+ */
@@ -43,6 +45,8 @@ struct kfk__delete_topics_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__delete_topics_response_deletable_topic_result_desc;
+extern const kfk__struct_desc kfk__delete_topics_response_desc;
 extern const kfk__msg_desc kfk__desc_delete_topics_response;
 
 #endif

@@ -5,8 +5,6 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_acls_request;
-
 static const kfk__field fd_kfk__describe_acls_request[] = {
     {"ResourceTypeFilter", offsetof(kfk__describe_acls_request, resource_type_filter), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ResourceNameFilter", offsetof(kfk__describe_acls_request, resource_name_filter), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
@@ -16,13 +14,9 @@ static const kfk__field fd_kfk__describe_acls_request[] = {
     {"Operation", offsetof(kfk__describe_acls_request, operation), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"PermissionType", offsetof(kfk__describe_acls_request, permission_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_acls_request = {"DescribeAclsRequest", sizeof(kfk__describe_acls_request), offsetof(kfk__describe_acls_request, unknown_tags), 7, fd_kfk__describe_acls_request};
+const kfk__struct_desc kfk__describe_acls_request_desc = {"DescribeAclsRequest", sizeof(kfk__describe_acls_request), offsetof(kfk__describe_acls_request, unknown_tags), 7, fd_kfk__describe_acls_request};
 
-const kfk__msg_desc kfk__desc_describe_acls_request = {"DescribeAclsRequest", 29, 0, 3, 2, KFK__MSG_REQUEST, 0, &sd_kfk__describe_acls_request};
-
-static const kfk__struct_desc sd_kfk__describe_acls_response_acl_description;
-static const kfk__struct_desc sd_kfk__describe_acls_response_describe_acls_resource;
-static const kfk__struct_desc sd_kfk__describe_acls_response;
+const kfk__msg_desc kfk__desc_describe_acls_request = {"DescribeAclsRequest", 29, 0, 3, 2, KFK__MSG_REQUEST, 0, &kfk__describe_acls_request_desc};
 
 static const kfk__field fd_kfk__describe_acls_response_acl_description[] = {
     {"Principal", offsetof(kfk__describe_acls_response_acl_description, principal), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -30,23 +24,23 @@ static const kfk__field fd_kfk__describe_acls_response_acl_description[] = {
     {"Operation", offsetof(kfk__describe_acls_response_acl_description, operation), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"PermissionType", offsetof(kfk__describe_acls_response_acl_description, permission_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_acls_response_acl_description = {"AclDescription", sizeof(kfk__describe_acls_response_acl_description), offsetof(kfk__describe_acls_response_acl_description, unknown_tags), 4, fd_kfk__describe_acls_response_acl_description};
+const kfk__struct_desc kfk__describe_acls_response_acl_description_desc = {"AclDescription", sizeof(kfk__describe_acls_response_acl_description), offsetof(kfk__describe_acls_response_acl_description, unknown_tags), 4, fd_kfk__describe_acls_response_acl_description};
 
-static const kfk__field fd_kfk__describe_acls_response_describe_acls_resource[] = {
-    {"ResourceType", offsetof(kfk__describe_acls_response_describe_acls_resource, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResourceName", offsetof(kfk__describe_acls_response_describe_acls_resource, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PatternType", offsetof(kfk__describe_acls_response_describe_acls_resource, pattern_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(3), 0, NULL},
-    {"Acls", offsetof(kfk__describe_acls_response_describe_acls_resource, acls), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_acls_response_acl_description, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_acls_response_resource[] = {
+    {"ResourceType", offsetof(kfk__describe_acls_response_resource, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ResourceName", offsetof(kfk__describe_acls_response_resource, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"PatternType", offsetof(kfk__describe_acls_response_resource, pattern_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(3), 0, NULL},
+    {"Acls", offsetof(kfk__describe_acls_response_resource, acls), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_acls_response_acl_description_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_acls_response_describe_acls_resource = {"DescribeAclsResource", sizeof(kfk__describe_acls_response_describe_acls_resource), offsetof(kfk__describe_acls_response_describe_acls_resource, unknown_tags), 4, fd_kfk__describe_acls_response_describe_acls_resource};
+const kfk__struct_desc kfk__describe_acls_response_resource_desc = {"DescribeAclsResource", sizeof(kfk__describe_acls_response_resource), offsetof(kfk__describe_acls_response_resource, unknown_tags), 4, fd_kfk__describe_acls_response_resource};
 
 static const kfk__field fd_kfk__describe_acls_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_acls_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__describe_acls_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__describe_acls_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Resources", offsetof(kfk__describe_acls_response, resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_acls_response_describe_acls_resource, 0, 0, NULL},
+    {"Resources", offsetof(kfk__describe_acls_response, resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_acls_response_resource_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_acls_response = {"DescribeAclsResponse", sizeof(kfk__describe_acls_response), offsetof(kfk__describe_acls_response, unknown_tags), 4, fd_kfk__describe_acls_response};
+const kfk__struct_desc kfk__describe_acls_response_desc = {"DescribeAclsResponse", sizeof(kfk__describe_acls_response), offsetof(kfk__describe_acls_response, unknown_tags), 4, fd_kfk__describe_acls_response};
 
-const kfk__msg_desc kfk__desc_describe_acls_response = {"DescribeAclsResponse", 29, 0, 3, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_acls_response};
+const kfk__msg_desc kfk__desc_describe_acls_response = {"DescribeAclsResponse", 29, 0, 3, 2, KFK__MSG_RESPONSE, 0, &kfk__describe_acls_response_desc};
 

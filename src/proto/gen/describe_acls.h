@@ -20,11 +20,12 @@ struct kfk__describe_acls_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_acls_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_acls_request;
 
 /* DescribeAclsResponse: versions 0-3, flexible 2+ */
 typedef struct kfk__describe_acls_response_acl_description kfk__describe_acls_response_acl_description;
-typedef struct kfk__describe_acls_response_describe_acls_resource kfk__describe_acls_response_describe_acls_resource;
+typedef struct kfk__describe_acls_response_resource kfk__describe_acls_response_resource;
 typedef struct kfk__describe_acls_response kfk__describe_acls_response;
 
 struct kfk__describe_acls_response_acl_description {
@@ -35,7 +36,7 @@ struct kfk__describe_acls_response_acl_description {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__describe_acls_response_describe_acls_resource {
+struct kfk__describe_acls_response_resource {
     int8_t resource_type;
     kfk__str resource_name;
     int8_t pattern_type;
@@ -47,10 +48,13 @@ struct kfk__describe_acls_response {
     int32_t throttle_time_ms;
     int16_t error_code;
     kfk__str error_message;
-    struct { kfk__describe_acls_response_describe_acls_resource *v; int32_t n; } resources;
+    struct { kfk__describe_acls_response_resource *v; int32_t n; } resources;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_acls_response_acl_description_desc;
+extern const kfk__struct_desc kfk__describe_acls_response_resource_desc;
+extern const kfk__struct_desc kfk__describe_acls_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_acls_response;
 
 #endif

@@ -5,54 +5,46 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_client_quotas_request_component_data;
-static const kfk__struct_desc sd_kfk__describe_client_quotas_request;
-
 static const kfk__field fd_kfk__describe_client_quotas_request_component_data[] = {
     {"EntityType", offsetof(kfk__describe_client_quotas_request_component_data, entity_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"MatchType", offsetof(kfk__describe_client_quotas_request_component_data, match_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Match", offsetof(kfk__describe_client_quotas_request_component_data, match), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__describe_client_quotas_request_component_data = {"ComponentData", sizeof(kfk__describe_client_quotas_request_component_data), offsetof(kfk__describe_client_quotas_request_component_data, unknown_tags), 3, fd_kfk__describe_client_quotas_request_component_data};
+const kfk__struct_desc kfk__describe_client_quotas_request_component_data_desc = {"ComponentData", sizeof(kfk__describe_client_quotas_request_component_data), offsetof(kfk__describe_client_quotas_request_component_data, unknown_tags), 3, fd_kfk__describe_client_quotas_request_component_data};
 
 static const kfk__field fd_kfk__describe_client_quotas_request[] = {
-    {"Components", offsetof(kfk__describe_client_quotas_request, components), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_client_quotas_request_component_data, 0, 0, NULL},
+    {"Components", offsetof(kfk__describe_client_quotas_request, components), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_client_quotas_request_component_data_desc, 0, 0, NULL},
     {"Strict", offsetof(kfk__describe_client_quotas_request, strict), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_client_quotas_request = {"DescribeClientQuotasRequest", sizeof(kfk__describe_client_quotas_request), offsetof(kfk__describe_client_quotas_request, unknown_tags), 2, fd_kfk__describe_client_quotas_request};
+const kfk__struct_desc kfk__describe_client_quotas_request_desc = {"DescribeClientQuotasRequest", sizeof(kfk__describe_client_quotas_request), offsetof(kfk__describe_client_quotas_request, unknown_tags), 2, fd_kfk__describe_client_quotas_request};
 
-const kfk__msg_desc kfk__desc_describe_client_quotas_request = {"DescribeClientQuotasRequest", 48, 0, 1, 1, KFK__MSG_REQUEST, 0, &sd_kfk__describe_client_quotas_request};
-
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response_entity_data;
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response_value_data;
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response_entry_data;
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response;
+const kfk__msg_desc kfk__desc_describe_client_quotas_request = {"DescribeClientQuotasRequest", 48, 0, 1, 1, KFK__MSG_REQUEST, 0, &kfk__describe_client_quotas_request_desc};
 
 static const kfk__field fd_kfk__describe_client_quotas_response_entity_data[] = {
     {"EntityType", offsetof(kfk__describe_client_quotas_response_entity_data, entity_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"EntityName", offsetof(kfk__describe_client_quotas_response_entity_data, entity_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response_entity_data = {"EntityData", sizeof(kfk__describe_client_quotas_response_entity_data), offsetof(kfk__describe_client_quotas_response_entity_data, unknown_tags), 2, fd_kfk__describe_client_quotas_response_entity_data};
+const kfk__struct_desc kfk__describe_client_quotas_response_entity_data_desc = {"EntityData", sizeof(kfk__describe_client_quotas_response_entity_data), offsetof(kfk__describe_client_quotas_response_entity_data, unknown_tags), 2, fd_kfk__describe_client_quotas_response_entity_data};
 
 static const kfk__field fd_kfk__describe_client_quotas_response_value_data[] = {
     {"Key", offsetof(kfk__describe_client_quotas_response_value_data, key), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Value", offsetof(kfk__describe_client_quotas_response_value_data, value), KFK__T_FLOAT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response_value_data = {"ValueData", sizeof(kfk__describe_client_quotas_response_value_data), offsetof(kfk__describe_client_quotas_response_value_data, unknown_tags), 2, fd_kfk__describe_client_quotas_response_value_data};
+const kfk__struct_desc kfk__describe_client_quotas_response_value_data_desc = {"ValueData", sizeof(kfk__describe_client_quotas_response_value_data), offsetof(kfk__describe_client_quotas_response_value_data, unknown_tags), 2, fd_kfk__describe_client_quotas_response_value_data};
 
 static const kfk__field fd_kfk__describe_client_quotas_response_entry_data[] = {
-    {"Entity", offsetof(kfk__describe_client_quotas_response_entry_data, entity), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_client_quotas_response_entity_data, 0, 0, NULL},
-    {"Values", offsetof(kfk__describe_client_quotas_response_entry_data, values), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_client_quotas_response_value_data, 0, 0, NULL},
+    {"Entity", offsetof(kfk__describe_client_quotas_response_entry_data, entity), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_client_quotas_response_entity_data_desc, 0, 0, NULL},
+    {"Values", offsetof(kfk__describe_client_quotas_response_entry_data, values), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_client_quotas_response_value_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response_entry_data = {"EntryData", sizeof(kfk__describe_client_quotas_response_entry_data), offsetof(kfk__describe_client_quotas_response_entry_data, unknown_tags), 2, fd_kfk__describe_client_quotas_response_entry_data};
+const kfk__struct_desc kfk__describe_client_quotas_response_entry_data_desc = {"EntryData", sizeof(kfk__describe_client_quotas_response_entry_data), offsetof(kfk__describe_client_quotas_response_entry_data, unknown_tags), 2, fd_kfk__describe_client_quotas_response_entry_data};
 
 static const kfk__field fd_kfk__describe_client_quotas_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_client_quotas_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__describe_client_quotas_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__describe_client_quotas_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Entries", offsetof(kfk__describe_client_quotas_response, entries), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__describe_client_quotas_response_entry_data, 0, 0, NULL},
+    {"Entries", offsetof(kfk__describe_client_quotas_response, entries), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__describe_client_quotas_response_entry_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_client_quotas_response = {"DescribeClientQuotasResponse", sizeof(kfk__describe_client_quotas_response), offsetof(kfk__describe_client_quotas_response, unknown_tags), 4, fd_kfk__describe_client_quotas_response};
+const kfk__struct_desc kfk__describe_client_quotas_response_desc = {"DescribeClientQuotasResponse", sizeof(kfk__describe_client_quotas_response), offsetof(kfk__describe_client_quotas_response, unknown_tags), 4, fd_kfk__describe_client_quotas_response};
 
-const kfk__msg_desc kfk__desc_describe_client_quotas_response = {"DescribeClientQuotasResponse", 48, 0, 1, 1, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_client_quotas_response};
+const kfk__msg_desc kfk__desc_describe_client_quotas_response = {"DescribeClientQuotasResponse", 48, 0, 1, 1, KFK__MSG_RESPONSE, 0, &kfk__describe_client_quotas_response_desc};
 

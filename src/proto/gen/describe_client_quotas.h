@@ -23,6 +23,8 @@ struct kfk__describe_client_quotas_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_client_quotas_request_component_data_desc;
+extern const kfk__struct_desc kfk__describe_client_quotas_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_client_quotas_request;
 
 /* DescribeClientQuotasResponse: versions 0-1, flexible 1+ */
@@ -57,6 +59,10 @@ struct kfk__describe_client_quotas_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_client_quotas_response_entity_data_desc;
+extern const kfk__struct_desc kfk__describe_client_quotas_response_value_data_desc;
+extern const kfk__struct_desc kfk__describe_client_quotas_response_entry_data_desc;
+extern const kfk__struct_desc kfk__describe_client_quotas_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_client_quotas_response;
 
 #endif

@@ -5,26 +5,21 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_cluster_request;
-
 static const kfk__field fd_kfk__describe_cluster_request[] = {
     {"IncludeClusterAuthorizedOperations", offsetof(kfk__describe_cluster_request, include_cluster_authorized_operations), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"EndpointType", offsetof(kfk__describe_cluster_request, endpoint_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_cluster_request = {"DescribeClusterRequest", sizeof(kfk__describe_cluster_request), offsetof(kfk__describe_cluster_request, unknown_tags), 2, fd_kfk__describe_cluster_request};
+const kfk__struct_desc kfk__describe_cluster_request_desc = {"DescribeClusterRequest", sizeof(kfk__describe_cluster_request), offsetof(kfk__describe_cluster_request, unknown_tags), 2, fd_kfk__describe_cluster_request};
 
-const kfk__msg_desc kfk__desc_describe_cluster_request = {"DescribeClusterRequest", 60, 0, 1, 0, KFK__MSG_REQUEST, 0, &sd_kfk__describe_cluster_request};
+const kfk__msg_desc kfk__desc_describe_cluster_request = {"DescribeClusterRequest", 60, 0, 1, 0, KFK__MSG_REQUEST, 0, &kfk__describe_cluster_request_desc};
 
-static const kfk__struct_desc sd_kfk__describe_cluster_response_describe_cluster_broker;
-static const kfk__struct_desc sd_kfk__describe_cluster_response;
-
-static const kfk__field fd_kfk__describe_cluster_response_describe_cluster_broker[] = {
-    {"BrokerId", offsetof(kfk__describe_cluster_response_describe_cluster_broker, broker_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Host", offsetof(kfk__describe_cluster_response_describe_cluster_broker, host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Port", offsetof(kfk__describe_cluster_response_describe_cluster_broker, port), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Rack", offsetof(kfk__describe_cluster_response_describe_cluster_broker, rack), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_cluster_response_broker[] = {
+    {"BrokerId", offsetof(kfk__describe_cluster_response_broker, broker_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Host", offsetof(kfk__describe_cluster_response_broker, host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Port", offsetof(kfk__describe_cluster_response_broker, port), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Rack", offsetof(kfk__describe_cluster_response_broker, rack), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_cluster_response_describe_cluster_broker = {"DescribeClusterBroker", sizeof(kfk__describe_cluster_response_describe_cluster_broker), offsetof(kfk__describe_cluster_response_describe_cluster_broker, unknown_tags), 4, fd_kfk__describe_cluster_response_describe_cluster_broker};
+const kfk__struct_desc kfk__describe_cluster_response_broker_desc = {"DescribeClusterBroker", sizeof(kfk__describe_cluster_response_broker), offsetof(kfk__describe_cluster_response_broker, unknown_tags), 4, fd_kfk__describe_cluster_response_broker};
 
 static const kfk__field fd_kfk__describe_cluster_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_cluster_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -33,10 +28,10 @@ static const kfk__field fd_kfk__describe_cluster_response[] = {
     {"EndpointType", offsetof(kfk__describe_cluster_response, endpoint_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(1), 0, NULL},
     {"ClusterId", offsetof(kfk__describe_cluster_response, cluster_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ControllerId", offsetof(kfk__describe_cluster_response, controller_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Brokers", offsetof(kfk__describe_cluster_response, brokers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_cluster_response_describe_cluster_broker, 0, 0, NULL},
+    {"Brokers", offsetof(kfk__describe_cluster_response, brokers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_cluster_response_broker_desc, 0, 0, NULL},
     {"ClusterAuthorizedOperations", offsetof(kfk__describe_cluster_response, cluster_authorized_operations), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-2147483648), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_cluster_response = {"DescribeClusterResponse", sizeof(kfk__describe_cluster_response), offsetof(kfk__describe_cluster_response, unknown_tags), 8, fd_kfk__describe_cluster_response};
+const kfk__struct_desc kfk__describe_cluster_response_desc = {"DescribeClusterResponse", sizeof(kfk__describe_cluster_response), offsetof(kfk__describe_cluster_response, unknown_tags), 8, fd_kfk__describe_cluster_response};
 
-const kfk__msg_desc kfk__desc_describe_cluster_response = {"DescribeClusterResponse", 60, 0, 1, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_cluster_response};
+const kfk__msg_desc kfk__desc_describe_cluster_response = {"DescribeClusterResponse", 60, 0, 1, 0, KFK__MSG_RESPONSE, 0, &kfk__describe_cluster_response_desc};
 

@@ -15,13 +15,14 @@ struct kfk__describe_cluster_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_cluster_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_cluster_request;
 
 /* DescribeClusterResponse: versions 0-1, flexible 0+ */
-typedef struct kfk__describe_cluster_response_describe_cluster_broker kfk__describe_cluster_response_describe_cluster_broker;
+typedef struct kfk__describe_cluster_response_broker kfk__describe_cluster_response_broker;
 typedef struct kfk__describe_cluster_response kfk__describe_cluster_response;
 
-struct kfk__describe_cluster_response_describe_cluster_broker {
+struct kfk__describe_cluster_response_broker {
     int32_t broker_id;
     kfk__str host;
     int32_t port;
@@ -36,11 +37,13 @@ struct kfk__describe_cluster_response {
     int8_t endpoint_type;
     kfk__str cluster_id;
     int32_t controller_id;
-    struct { kfk__describe_cluster_response_describe_cluster_broker *v; int32_t n; } brokers;
+    struct { kfk__describe_cluster_response_broker *v; int32_t n; } brokers;
     int32_t cluster_authorized_operations;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_cluster_response_broker_desc;
+extern const kfk__struct_desc kfk__describe_cluster_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_cluster_response;
 
 #endif

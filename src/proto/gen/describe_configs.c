@@ -5,64 +5,56 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_configs_request_describe_configs_resource;
-static const kfk__struct_desc sd_kfk__describe_configs_request;
-
-static const kfk__field fd_kfk__describe_configs_request_describe_configs_resource[] = {
-    {"ResourceType", offsetof(kfk__describe_configs_request_describe_configs_resource, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResourceName", offsetof(kfk__describe_configs_request_describe_configs_resource, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ConfigurationKeys", offsetof(kfk__describe_configs_request_describe_configs_resource, configuration_keys), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_configs_request_resource[] = {
+    {"ResourceType", offsetof(kfk__describe_configs_request_resource, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ResourceName", offsetof(kfk__describe_configs_request_resource, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ConfigurationKeys", offsetof(kfk__describe_configs_request_resource, configuration_keys), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_configs_request_describe_configs_resource = {"DescribeConfigsResource", sizeof(kfk__describe_configs_request_describe_configs_resource), offsetof(kfk__describe_configs_request_describe_configs_resource, unknown_tags), 3, fd_kfk__describe_configs_request_describe_configs_resource};
+const kfk__struct_desc kfk__describe_configs_request_resource_desc = {"DescribeConfigsResource", sizeof(kfk__describe_configs_request_resource), offsetof(kfk__describe_configs_request_resource, unknown_tags), 3, fd_kfk__describe_configs_request_resource};
 
 static const kfk__field fd_kfk__describe_configs_request[] = {
-    {"Resources", offsetof(kfk__describe_configs_request, resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_configs_request_describe_configs_resource, 0, 0, NULL},
+    {"Resources", offsetof(kfk__describe_configs_request, resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_configs_request_resource_desc, 0, 0, NULL},
     {"IncludeSynonyms", offsetof(kfk__describe_configs_request, include_synonyms), KFK__T_BOOL, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IncludeDocumentation", offsetof(kfk__describe_configs_request, include_documentation), KFK__T_BOOL, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_configs_request = {"DescribeConfigsRequest", sizeof(kfk__describe_configs_request), offsetof(kfk__describe_configs_request, unknown_tags), 3, fd_kfk__describe_configs_request};
+const kfk__struct_desc kfk__describe_configs_request_desc = {"DescribeConfigsRequest", sizeof(kfk__describe_configs_request), offsetof(kfk__describe_configs_request, unknown_tags), 3, fd_kfk__describe_configs_request};
 
-const kfk__msg_desc kfk__desc_describe_configs_request = {"DescribeConfigsRequest", 32, 0, 4, 4, KFK__MSG_REQUEST, 0, &sd_kfk__describe_configs_request};
+const kfk__msg_desc kfk__desc_describe_configs_request = {"DescribeConfigsRequest", 32, 0, 4, 4, KFK__MSG_REQUEST, 0, &kfk__describe_configs_request_desc};
 
-static const kfk__struct_desc sd_kfk__describe_configs_response_describe_configs_synonym;
-static const kfk__struct_desc sd_kfk__describe_configs_response_describe_configs_resource_result;
-static const kfk__struct_desc sd_kfk__describe_configs_response_describe_configs_result;
-static const kfk__struct_desc sd_kfk__describe_configs_response;
-
-static const kfk__field fd_kfk__describe_configs_response_describe_configs_synonym[] = {
-    {"Name", offsetof(kfk__describe_configs_response_describe_configs_synonym, name), KFK__T_STRING, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Value", offsetof(kfk__describe_configs_response_describe_configs_synonym, value), KFK__T_STRING, 0, 0, 0, 1, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Source", offsetof(kfk__describe_configs_response_describe_configs_synonym, source), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_configs_response_synonym[] = {
+    {"Name", offsetof(kfk__describe_configs_response_synonym, name), KFK__T_STRING, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Value", offsetof(kfk__describe_configs_response_synonym, value), KFK__T_STRING, 0, 0, 0, 1, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Source", offsetof(kfk__describe_configs_response_synonym, source), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_configs_response_describe_configs_synonym = {"DescribeConfigsSynonym", sizeof(kfk__describe_configs_response_describe_configs_synonym), offsetof(kfk__describe_configs_response_describe_configs_synonym, unknown_tags), 3, fd_kfk__describe_configs_response_describe_configs_synonym};
+const kfk__struct_desc kfk__describe_configs_response_synonym_desc = {"DescribeConfigsSynonym", sizeof(kfk__describe_configs_response_synonym), offsetof(kfk__describe_configs_response_synonym, unknown_tags), 3, fd_kfk__describe_configs_response_synonym};
 
-static const kfk__field fd_kfk__describe_configs_response_describe_configs_resource_result[] = {
-    {"Name", offsetof(kfk__describe_configs_response_describe_configs_resource_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Value", offsetof(kfk__describe_configs_response_describe_configs_resource_result, value), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ReadOnly", offsetof(kfk__describe_configs_response_describe_configs_resource_result, read_only), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"IsDefault", offsetof(kfk__describe_configs_response_describe_configs_resource_result, is_default), KFK__T_BOOL, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ConfigSource", offsetof(kfk__describe_configs_response_describe_configs_resource_result, config_source), KFK__T_INT8, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"IsSensitive", offsetof(kfk__describe_configs_response_describe_configs_resource_result, is_sensitive), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Synonyms", offsetof(kfk__describe_configs_response_describe_configs_resource_result, synonyms), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_configs_response_describe_configs_synonym, 0, 0, NULL},
-    {"ConfigType", offsetof(kfk__describe_configs_response_describe_configs_resource_result, config_type), KFK__T_INT8, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
-    {"Documentation", offsetof(kfk__describe_configs_response_describe_configs_resource_result, documentation), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+static const kfk__field fd_kfk__describe_configs_response_resource_result[] = {
+    {"Name", offsetof(kfk__describe_configs_response_resource_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Value", offsetof(kfk__describe_configs_response_resource_result, value), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ReadOnly", offsetof(kfk__describe_configs_response_resource_result, read_only), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"IsDefault", offsetof(kfk__describe_configs_response_resource_result, is_default), KFK__T_BOOL, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ConfigSource", offsetof(kfk__describe_configs_response_resource_result, config_source), KFK__T_INT8, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"IsSensitive", offsetof(kfk__describe_configs_response_resource_result, is_sensitive), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Synonyms", offsetof(kfk__describe_configs_response_resource_result, synonyms), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_configs_response_synonym_desc, 0, 0, NULL},
+    {"ConfigType", offsetof(kfk__describe_configs_response_resource_result, config_type), KFK__T_INT8, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
+    {"Documentation", offsetof(kfk__describe_configs_response_resource_result, documentation), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__describe_configs_response_describe_configs_resource_result = {"DescribeConfigsResourceResult", sizeof(kfk__describe_configs_response_describe_configs_resource_result), offsetof(kfk__describe_configs_response_describe_configs_resource_result, unknown_tags), 9, fd_kfk__describe_configs_response_describe_configs_resource_result};
+const kfk__struct_desc kfk__describe_configs_response_resource_result_desc = {"DescribeConfigsResourceResult", sizeof(kfk__describe_configs_response_resource_result), offsetof(kfk__describe_configs_response_resource_result, unknown_tags), 9, fd_kfk__describe_configs_response_resource_result};
 
-static const kfk__field fd_kfk__describe_configs_response_describe_configs_result[] = {
-    {"ErrorCode", offsetof(kfk__describe_configs_response_describe_configs_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorMessage", offsetof(kfk__describe_configs_response_describe_configs_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ResourceType", offsetof(kfk__describe_configs_response_describe_configs_result, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ResourceName", offsetof(kfk__describe_configs_response_describe_configs_result, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Configs", offsetof(kfk__describe_configs_response_describe_configs_result, configs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_configs_response_describe_configs_resource_result, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_configs_response_result[] = {
+    {"ErrorCode", offsetof(kfk__describe_configs_response_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorMessage", offsetof(kfk__describe_configs_response_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ResourceType", offsetof(kfk__describe_configs_response_result, resource_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ResourceName", offsetof(kfk__describe_configs_response_result, resource_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Configs", offsetof(kfk__describe_configs_response_result, configs), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_configs_response_resource_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_configs_response_describe_configs_result = {"DescribeConfigsResult", sizeof(kfk__describe_configs_response_describe_configs_result), offsetof(kfk__describe_configs_response_describe_configs_result, unknown_tags), 5, fd_kfk__describe_configs_response_describe_configs_result};
+const kfk__struct_desc kfk__describe_configs_response_result_desc = {"DescribeConfigsResult", sizeof(kfk__describe_configs_response_result), offsetof(kfk__describe_configs_response_result, unknown_tags), 5, fd_kfk__describe_configs_response_result};
 
 static const kfk__field fd_kfk__describe_configs_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_configs_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Results", offsetof(kfk__describe_configs_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_configs_response_describe_configs_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__describe_configs_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_configs_response_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_configs_response = {"DescribeConfigsResponse", sizeof(kfk__describe_configs_response), offsetof(kfk__describe_configs_response, unknown_tags), 2, fd_kfk__describe_configs_response};
+const kfk__struct_desc kfk__describe_configs_response_desc = {"DescribeConfigsResponse", sizeof(kfk__describe_configs_response), offsetof(kfk__describe_configs_response, unknown_tags), 2, fd_kfk__describe_configs_response};
 
-const kfk__msg_desc kfk__desc_describe_configs_response = {"DescribeConfigsResponse", 32, 0, 4, 4, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_configs_response};
+const kfk__msg_desc kfk__desc_describe_configs_response = {"DescribeConfigsResponse", 32, 0, 4, 4, KFK__MSG_RESPONSE, 0, &kfk__describe_configs_response_desc};
 

@@ -7,10 +7,10 @@
 #include "proto/codec.h"
 
 /* DescribeConfigsRequest: versions 0-4, flexible 4+ */
-typedef struct kfk__describe_configs_request_describe_configs_resource kfk__describe_configs_request_describe_configs_resource;
+typedef struct kfk__describe_configs_request_resource kfk__describe_configs_request_resource;
 typedef struct kfk__describe_configs_request kfk__describe_configs_request;
 
-struct kfk__describe_configs_request_describe_configs_resource {
+struct kfk__describe_configs_request_resource {
     int8_t resource_type;
     kfk__str resource_name;
     struct { kfk__str *v; int32_t n; } configuration_keys;
@@ -18,55 +18,61 @@ struct kfk__describe_configs_request_describe_configs_resource {
 };
 
 struct kfk__describe_configs_request {
-    struct { kfk__describe_configs_request_describe_configs_resource *v; int32_t n; } resources;
+    struct { kfk__describe_configs_request_resource *v; int32_t n; } resources;
     bool include_synonyms;
     bool include_documentation;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_configs_request_resource_desc;
+extern const kfk__struct_desc kfk__describe_configs_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_configs_request;
 
 /* DescribeConfigsResponse: versions 0-4, flexible 4+ */
-typedef struct kfk__describe_configs_response_describe_configs_synonym kfk__describe_configs_response_describe_configs_synonym;
-typedef struct kfk__describe_configs_response_describe_configs_resource_result kfk__describe_configs_response_describe_configs_resource_result;
-typedef struct kfk__describe_configs_response_describe_configs_result kfk__describe_configs_response_describe_configs_result;
+typedef struct kfk__describe_configs_response_synonym kfk__describe_configs_response_synonym;
+typedef struct kfk__describe_configs_response_resource_result kfk__describe_configs_response_resource_result;
+typedef struct kfk__describe_configs_response_result kfk__describe_configs_response_result;
 typedef struct kfk__describe_configs_response kfk__describe_configs_response;
 
-struct kfk__describe_configs_response_describe_configs_synonym {
+struct kfk__describe_configs_response_synonym {
     kfk__str name;
     kfk__str value;
     int8_t source;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__describe_configs_response_describe_configs_resource_result {
+struct kfk__describe_configs_response_resource_result {
     kfk__str name;
     kfk__str value;
     bool read_only;
     bool is_default;
     int8_t config_source;
     bool is_sensitive;
-    struct { kfk__describe_configs_response_describe_configs_synonym *v; int32_t n; } synonyms;
+    struct { kfk__describe_configs_response_synonym *v; int32_t n; } synonyms;
     int8_t config_type;
     kfk__str documentation;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__describe_configs_response_describe_configs_result {
+struct kfk__describe_configs_response_result {
     int16_t error_code;
     kfk__str error_message;
     int8_t resource_type;
     kfk__str resource_name;
-    struct { kfk__describe_configs_response_describe_configs_resource_result *v; int32_t n; } configs;
+    struct { kfk__describe_configs_response_resource_result *v; int32_t n; } configs;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__describe_configs_response {
     int32_t throttle_time_ms;
-    struct { kfk__describe_configs_response_describe_configs_result *v; int32_t n; } results;
+    struct { kfk__describe_configs_response_result *v; int32_t n; } results;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_configs_response_synonym_desc;
+extern const kfk__struct_desc kfk__describe_configs_response_resource_result_desc;
+extern const kfk__struct_desc kfk__describe_configs_response_result_desc;
+extern const kfk__struct_desc kfk__describe_configs_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_configs_response;
 
 #endif

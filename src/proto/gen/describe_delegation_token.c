@@ -5,31 +5,24 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_delegation_token_request_describe_delegation_token_owner;
-static const kfk__struct_desc sd_kfk__describe_delegation_token_request;
-
-static const kfk__field fd_kfk__describe_delegation_token_request_describe_delegation_token_owner[] = {
-    {"PrincipalType", offsetof(kfk__describe_delegation_token_request_describe_delegation_token_owner, principal_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PrincipalName", offsetof(kfk__describe_delegation_token_request_describe_delegation_token_owner, principal_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+static const kfk__field fd_kfk__describe_delegation_token_request_owner[] = {
+    {"PrincipalType", offsetof(kfk__describe_delegation_token_request_owner, principal_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"PrincipalName", offsetof(kfk__describe_delegation_token_request_owner, principal_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__describe_delegation_token_request_describe_delegation_token_owner = {"DescribeDelegationTokenOwner", sizeof(kfk__describe_delegation_token_request_describe_delegation_token_owner), offsetof(kfk__describe_delegation_token_request_describe_delegation_token_owner, unknown_tags), 2, fd_kfk__describe_delegation_token_request_describe_delegation_token_owner};
+const kfk__struct_desc kfk__describe_delegation_token_request_owner_desc = {"DescribeDelegationTokenOwner", sizeof(kfk__describe_delegation_token_request_owner), offsetof(kfk__describe_delegation_token_request_owner, unknown_tags), 2, fd_kfk__describe_delegation_token_request_owner};
 
 static const kfk__field fd_kfk__describe_delegation_token_request[] = {
-    {"Owners", offsetof(kfk__describe_delegation_token_request, owners), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__describe_delegation_token_request_describe_delegation_token_owner, 0, 0, NULL},
+    {"Owners", offsetof(kfk__describe_delegation_token_request, owners), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__describe_delegation_token_request_owner_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_delegation_token_request = {"DescribeDelegationTokenRequest", sizeof(kfk__describe_delegation_token_request), offsetof(kfk__describe_delegation_token_request, unknown_tags), 1, fd_kfk__describe_delegation_token_request};
+const kfk__struct_desc kfk__describe_delegation_token_request_desc = {"DescribeDelegationTokenRequest", sizeof(kfk__describe_delegation_token_request), offsetof(kfk__describe_delegation_token_request, unknown_tags), 1, fd_kfk__describe_delegation_token_request};
 
-const kfk__msg_desc kfk__desc_describe_delegation_token_request = {"DescribeDelegationTokenRequest", 41, 0, 3, 2, KFK__MSG_REQUEST, 0, &sd_kfk__describe_delegation_token_request};
-
-static const kfk__struct_desc sd_kfk__describe_delegation_token_response_described_delegation_token_renewer;
-static const kfk__struct_desc sd_kfk__describe_delegation_token_response_described_delegation_token;
-static const kfk__struct_desc sd_kfk__describe_delegation_token_response;
+const kfk__msg_desc kfk__desc_describe_delegation_token_request = {"DescribeDelegationTokenRequest", 41, 0, 3, 2, KFK__MSG_REQUEST, 0, &kfk__describe_delegation_token_request_desc};
 
 static const kfk__field fd_kfk__describe_delegation_token_response_described_delegation_token_renewer[] = {
     {"PrincipalType", offsetof(kfk__describe_delegation_token_response_described_delegation_token_renewer, principal_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PrincipalName", offsetof(kfk__describe_delegation_token_response_described_delegation_token_renewer, principal_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__describe_delegation_token_response_described_delegation_token_renewer = {"DescribedDelegationTokenRenewer", sizeof(kfk__describe_delegation_token_response_described_delegation_token_renewer), offsetof(kfk__describe_delegation_token_response_described_delegation_token_renewer, unknown_tags), 2, fd_kfk__describe_delegation_token_response_described_delegation_token_renewer};
+const kfk__struct_desc kfk__describe_delegation_token_response_described_delegation_token_renewer_desc = {"DescribedDelegationTokenRenewer", sizeof(kfk__describe_delegation_token_response_described_delegation_token_renewer), offsetof(kfk__describe_delegation_token_response_described_delegation_token_renewer, unknown_tags), 2, fd_kfk__describe_delegation_token_response_described_delegation_token_renewer};
 
 static const kfk__field fd_kfk__describe_delegation_token_response_described_delegation_token[] = {
     {"PrincipalType", offsetof(kfk__describe_delegation_token_response_described_delegation_token, principal_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -41,16 +34,16 @@ static const kfk__field fd_kfk__describe_delegation_token_response_described_del
     {"MaxTimestamp", offsetof(kfk__describe_delegation_token_response_described_delegation_token, max_timestamp), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TokenId", offsetof(kfk__describe_delegation_token_response_described_delegation_token, token_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Hmac", offsetof(kfk__describe_delegation_token_response_described_delegation_token, hmac), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Renewers", offsetof(kfk__describe_delegation_token_response_described_delegation_token, renewers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_delegation_token_response_described_delegation_token_renewer, 0, 0, NULL},
+    {"Renewers", offsetof(kfk__describe_delegation_token_response_described_delegation_token, renewers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_delegation_token_response_described_delegation_token_renewer_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_delegation_token_response_described_delegation_token = {"DescribedDelegationToken", sizeof(kfk__describe_delegation_token_response_described_delegation_token), offsetof(kfk__describe_delegation_token_response_described_delegation_token, unknown_tags), 10, fd_kfk__describe_delegation_token_response_described_delegation_token};
+const kfk__struct_desc kfk__describe_delegation_token_response_described_delegation_token_desc = {"DescribedDelegationToken", sizeof(kfk__describe_delegation_token_response_described_delegation_token), offsetof(kfk__describe_delegation_token_response_described_delegation_token, unknown_tags), 10, fd_kfk__describe_delegation_token_response_described_delegation_token};
 
 static const kfk__field fd_kfk__describe_delegation_token_response[] = {
     {"ErrorCode", offsetof(kfk__describe_delegation_token_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Tokens", offsetof(kfk__describe_delegation_token_response, tokens), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_delegation_token_response_described_delegation_token, 0, 0, NULL},
+    {"Tokens", offsetof(kfk__describe_delegation_token_response, tokens), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_delegation_token_response_described_delegation_token_desc, 0, 0, NULL},
     {"ThrottleTimeMs", offsetof(kfk__describe_delegation_token_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_delegation_token_response = {"DescribeDelegationTokenResponse", sizeof(kfk__describe_delegation_token_response), offsetof(kfk__describe_delegation_token_response, unknown_tags), 3, fd_kfk__describe_delegation_token_response};
+const kfk__struct_desc kfk__describe_delegation_token_response_desc = {"DescribeDelegationTokenResponse", sizeof(kfk__describe_delegation_token_response), offsetof(kfk__describe_delegation_token_response, unknown_tags), 3, fd_kfk__describe_delegation_token_response};
 
-const kfk__msg_desc kfk__desc_describe_delegation_token_response = {"DescribeDelegationTokenResponse", 41, 0, 3, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_delegation_token_response};
+const kfk__msg_desc kfk__desc_describe_delegation_token_response = {"DescribeDelegationTokenResponse", 41, 0, 3, 2, KFK__MSG_RESPONSE, 0, &kfk__describe_delegation_token_response_desc};
 

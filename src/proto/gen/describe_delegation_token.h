@@ -7,20 +7,22 @@
 #include "proto/codec.h"
 
 /* DescribeDelegationTokenRequest: versions 0-3, flexible 2+ */
-typedef struct kfk__describe_delegation_token_request_describe_delegation_token_owner kfk__describe_delegation_token_request_describe_delegation_token_owner;
+typedef struct kfk__describe_delegation_token_request_owner kfk__describe_delegation_token_request_owner;
 typedef struct kfk__describe_delegation_token_request kfk__describe_delegation_token_request;
 
-struct kfk__describe_delegation_token_request_describe_delegation_token_owner {
+struct kfk__describe_delegation_token_request_owner {
     kfk__str principal_type;
     kfk__str principal_name;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__describe_delegation_token_request {
-    struct { kfk__describe_delegation_token_request_describe_delegation_token_owner *v; int32_t n; } owners;
+    struct { kfk__describe_delegation_token_request_owner *v; int32_t n; } owners;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_delegation_token_request_owner_desc;
+extern const kfk__struct_desc kfk__describe_delegation_token_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_delegation_token_request;
 
 /* DescribeDelegationTokenResponse: versions 0-3, flexible 2+ */
@@ -55,6 +57,9 @@ struct kfk__describe_delegation_token_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_delegation_token_response_described_delegation_token_renewer_desc;
+extern const kfk__struct_desc kfk__describe_delegation_token_response_described_delegation_token_desc;
+extern const kfk__struct_desc kfk__describe_delegation_token_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_delegation_token_response;
 
 #endif

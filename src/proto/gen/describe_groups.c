@@ -5,19 +5,13 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_groups_request;
-
 static const kfk__field fd_kfk__describe_groups_request[] = {
     {"Groups", offsetof(kfk__describe_groups_request, groups), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IncludeAuthorizedOperations", offsetof(kfk__describe_groups_request, include_authorized_operations), KFK__T_BOOL, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_groups_request = {"DescribeGroupsRequest", sizeof(kfk__describe_groups_request), offsetof(kfk__describe_groups_request, unknown_tags), 2, fd_kfk__describe_groups_request};
+const kfk__struct_desc kfk__describe_groups_request_desc = {"DescribeGroupsRequest", sizeof(kfk__describe_groups_request), offsetof(kfk__describe_groups_request, unknown_tags), 2, fd_kfk__describe_groups_request};
 
-const kfk__msg_desc kfk__desc_describe_groups_request = {"DescribeGroupsRequest", 15, 0, 5, 5, KFK__MSG_REQUEST, 0, &sd_kfk__describe_groups_request};
-
-static const kfk__struct_desc sd_kfk__describe_groups_response_described_group_member;
-static const kfk__struct_desc sd_kfk__describe_groups_response_described_group;
-static const kfk__struct_desc sd_kfk__describe_groups_response;
+const kfk__msg_desc kfk__desc_describe_groups_request = {"DescribeGroupsRequest", 15, 0, 5, 5, KFK__MSG_REQUEST, 0, &kfk__describe_groups_request_desc};
 
 static const kfk__field fd_kfk__describe_groups_response_described_group_member[] = {
     {"MemberId", offsetof(kfk__describe_groups_response_described_group_member, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -27,7 +21,7 @@ static const kfk__field fd_kfk__describe_groups_response_described_group_member[
     {"MemberMetadata", offsetof(kfk__describe_groups_response_described_group_member, member_metadata), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MemberAssignment", offsetof(kfk__describe_groups_response_described_group_member, member_assignment), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_groups_response_described_group_member = {"DescribedGroupMember", sizeof(kfk__describe_groups_response_described_group_member), offsetof(kfk__describe_groups_response_described_group_member, unknown_tags), 6, fd_kfk__describe_groups_response_described_group_member};
+const kfk__struct_desc kfk__describe_groups_response_described_group_member_desc = {"DescribedGroupMember", sizeof(kfk__describe_groups_response_described_group_member), offsetof(kfk__describe_groups_response_described_group_member, unknown_tags), 6, fd_kfk__describe_groups_response_described_group_member};
 
 static const kfk__field fd_kfk__describe_groups_response_described_group[] = {
     {"ErrorCode", offsetof(kfk__describe_groups_response_described_group, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -35,16 +29,16 @@ static const kfk__field fd_kfk__describe_groups_response_described_group[] = {
     {"GroupState", offsetof(kfk__describe_groups_response_described_group, group_state), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ProtocolType", offsetof(kfk__describe_groups_response_described_group, protocol_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ProtocolData", offsetof(kfk__describe_groups_response_described_group, protocol_data), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Members", offsetof(kfk__describe_groups_response_described_group, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_groups_response_described_group_member, 0, 0, NULL},
+    {"Members", offsetof(kfk__describe_groups_response_described_group, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_groups_response_described_group_member_desc, 0, 0, NULL},
     {"AuthorizedOperations", offsetof(kfk__describe_groups_response_described_group, authorized_operations), KFK__T_INT32, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-2147483648), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_groups_response_described_group = {"DescribedGroup", sizeof(kfk__describe_groups_response_described_group), offsetof(kfk__describe_groups_response_described_group, unknown_tags), 7, fd_kfk__describe_groups_response_described_group};
+const kfk__struct_desc kfk__describe_groups_response_described_group_desc = {"DescribedGroup", sizeof(kfk__describe_groups_response_described_group), offsetof(kfk__describe_groups_response_described_group, unknown_tags), 7, fd_kfk__describe_groups_response_described_group};
 
 static const kfk__field fd_kfk__describe_groups_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_groups_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Groups", offsetof(kfk__describe_groups_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_groups_response_described_group, 0, 0, NULL},
+    {"Groups", offsetof(kfk__describe_groups_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_groups_response_described_group_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_groups_response = {"DescribeGroupsResponse", sizeof(kfk__describe_groups_response), offsetof(kfk__describe_groups_response, unknown_tags), 2, fd_kfk__describe_groups_response};
+const kfk__struct_desc kfk__describe_groups_response_desc = {"DescribeGroupsResponse", sizeof(kfk__describe_groups_response), offsetof(kfk__describe_groups_response, unknown_tags), 2, fd_kfk__describe_groups_response};
 
-const kfk__msg_desc kfk__desc_describe_groups_response = {"DescribeGroupsResponse", 15, 0, 5, 5, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_groups_response};
+const kfk__msg_desc kfk__desc_describe_groups_response = {"DescribeGroupsResponse", 15, 0, 5, 5, KFK__MSG_RESPONSE, 0, &kfk__describe_groups_response_desc};
 

@@ -15,6 +15,7 @@ struct kfk__describe_groups_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_groups_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_groups_request;
 
 /* DescribeGroupsResponse: versions 0-5, flexible 5+ */
@@ -49,6 +50,9 @@ struct kfk__describe_groups_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_groups_response_described_group_member_desc;
+extern const kfk__struct_desc kfk__describe_groups_response_described_group_desc;
+extern const kfk__struct_desc kfk__describe_groups_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_groups_response;
 
 #endif

@@ -5,56 +5,48 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_log_dirs_request_describable_log_dir_topic;
-static const kfk__struct_desc sd_kfk__describe_log_dirs_request;
-
 static const kfk__field fd_kfk__describe_log_dirs_request_describable_log_dir_topic[] = {
     {"Topic", offsetof(kfk__describe_log_dirs_request_describable_log_dir_topic, topic), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__describe_log_dirs_request_describable_log_dir_topic, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_log_dirs_request_describable_log_dir_topic = {"DescribableLogDirTopic", sizeof(kfk__describe_log_dirs_request_describable_log_dir_topic), offsetof(kfk__describe_log_dirs_request_describable_log_dir_topic, unknown_tags), 2, fd_kfk__describe_log_dirs_request_describable_log_dir_topic};
+const kfk__struct_desc kfk__describe_log_dirs_request_describable_log_dir_topic_desc = {"DescribableLogDirTopic", sizeof(kfk__describe_log_dirs_request_describable_log_dir_topic), offsetof(kfk__describe_log_dirs_request_describable_log_dir_topic, unknown_tags), 2, fd_kfk__describe_log_dirs_request_describable_log_dir_topic};
 
 static const kfk__field fd_kfk__describe_log_dirs_request[] = {
-    {"Topics", offsetof(kfk__describe_log_dirs_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__describe_log_dirs_request_describable_log_dir_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_log_dirs_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__describe_log_dirs_request_describable_log_dir_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_log_dirs_request = {"DescribeLogDirsRequest", sizeof(kfk__describe_log_dirs_request), offsetof(kfk__describe_log_dirs_request, unknown_tags), 1, fd_kfk__describe_log_dirs_request};
+const kfk__struct_desc kfk__describe_log_dirs_request_desc = {"DescribeLogDirsRequest", sizeof(kfk__describe_log_dirs_request), offsetof(kfk__describe_log_dirs_request, unknown_tags), 1, fd_kfk__describe_log_dirs_request};
 
-const kfk__msg_desc kfk__desc_describe_log_dirs_request = {"DescribeLogDirsRequest", 35, 0, 4, 2, KFK__MSG_REQUEST, 0, &sd_kfk__describe_log_dirs_request};
+const kfk__msg_desc kfk__desc_describe_log_dirs_request = {"DescribeLogDirsRequest", 35, 0, 4, 2, KFK__MSG_REQUEST, 0, &kfk__describe_log_dirs_request_desc};
 
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response_describe_log_dirs_partition;
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response_describe_log_dirs_topic;
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response_describe_log_dirs_result;
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response;
-
-static const kfk__field fd_kfk__describe_log_dirs_response_describe_log_dirs_partition[] = {
-    {"PartitionIndex", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"PartitionSize", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_partition, partition_size), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"OffsetLag", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_partition, offset_lag), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"IsFutureKey", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_partition, is_future_key), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_log_dirs_response_partition[] = {
+    {"PartitionIndex", offsetof(kfk__describe_log_dirs_response_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"PartitionSize", offsetof(kfk__describe_log_dirs_response_partition, partition_size), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"OffsetLag", offsetof(kfk__describe_log_dirs_response_partition, offset_lag), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"IsFutureKey", offsetof(kfk__describe_log_dirs_response_partition, is_future_key), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response_describe_log_dirs_partition = {"DescribeLogDirsPartition", sizeof(kfk__describe_log_dirs_response_describe_log_dirs_partition), offsetof(kfk__describe_log_dirs_response_describe_log_dirs_partition, unknown_tags), 4, fd_kfk__describe_log_dirs_response_describe_log_dirs_partition};
+const kfk__struct_desc kfk__describe_log_dirs_response_partition_desc = {"DescribeLogDirsPartition", sizeof(kfk__describe_log_dirs_response_partition), offsetof(kfk__describe_log_dirs_response_partition, unknown_tags), 4, fd_kfk__describe_log_dirs_response_partition};
 
-static const kfk__field fd_kfk__describe_log_dirs_response_describe_log_dirs_topic[] = {
-    {"Name", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_log_dirs_response_describe_log_dirs_partition, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_log_dirs_response_topic[] = {
+    {"Name", offsetof(kfk__describe_log_dirs_response_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Partitions", offsetof(kfk__describe_log_dirs_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_log_dirs_response_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response_describe_log_dirs_topic = {"DescribeLogDirsTopic", sizeof(kfk__describe_log_dirs_response_describe_log_dirs_topic), offsetof(kfk__describe_log_dirs_response_describe_log_dirs_topic, unknown_tags), 2, fd_kfk__describe_log_dirs_response_describe_log_dirs_topic};
+const kfk__struct_desc kfk__describe_log_dirs_response_topic_desc = {"DescribeLogDirsTopic", sizeof(kfk__describe_log_dirs_response_topic), offsetof(kfk__describe_log_dirs_response_topic, unknown_tags), 2, fd_kfk__describe_log_dirs_response_topic};
 
-static const kfk__field fd_kfk__describe_log_dirs_response_describe_log_dirs_result[] = {
-    {"ErrorCode", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"LogDir", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_result, log_dir), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_result, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_log_dirs_response_describe_log_dirs_topic, 0, 0, NULL},
-    {"TotalBytes", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_result, total_bytes), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"UsableBytes", offsetof(kfk__describe_log_dirs_response_describe_log_dirs_result, usable_bytes), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+static const kfk__field fd_kfk__describe_log_dirs_response_result[] = {
+    {"ErrorCode", offsetof(kfk__describe_log_dirs_response_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"LogDir", offsetof(kfk__describe_log_dirs_response_result, log_dir), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Topics", offsetof(kfk__describe_log_dirs_response_result, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_log_dirs_response_topic_desc, 0, 0, NULL},
+    {"TotalBytes", offsetof(kfk__describe_log_dirs_response_result, total_bytes), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"UsableBytes", offsetof(kfk__describe_log_dirs_response_result, usable_bytes), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response_describe_log_dirs_result = {"DescribeLogDirsResult", sizeof(kfk__describe_log_dirs_response_describe_log_dirs_result), offsetof(kfk__describe_log_dirs_response_describe_log_dirs_result, unknown_tags), 5, fd_kfk__describe_log_dirs_response_describe_log_dirs_result};
+const kfk__struct_desc kfk__describe_log_dirs_response_result_desc = {"DescribeLogDirsResult", sizeof(kfk__describe_log_dirs_response_result), offsetof(kfk__describe_log_dirs_response_result, unknown_tags), 5, fd_kfk__describe_log_dirs_response_result};
 
 static const kfk__field fd_kfk__describe_log_dirs_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_log_dirs_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__describe_log_dirs_response, error_code), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Results", offsetof(kfk__describe_log_dirs_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_log_dirs_response_describe_log_dirs_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__describe_log_dirs_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_log_dirs_response_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_log_dirs_response = {"DescribeLogDirsResponse", sizeof(kfk__describe_log_dirs_response), offsetof(kfk__describe_log_dirs_response, unknown_tags), 3, fd_kfk__describe_log_dirs_response};
+const kfk__struct_desc kfk__describe_log_dirs_response_desc = {"DescribeLogDirsResponse", sizeof(kfk__describe_log_dirs_response), offsetof(kfk__describe_log_dirs_response, unknown_tags), 3, fd_kfk__describe_log_dirs_response};
 
-const kfk__msg_desc kfk__desc_describe_log_dirs_response = {"DescribeLogDirsResponse", 35, 0, 4, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_log_dirs_response};
+const kfk__msg_desc kfk__desc_describe_log_dirs_response = {"DescribeLogDirsResponse", 35, 0, 4, 2, KFK__MSG_RESPONSE, 0, &kfk__describe_log_dirs_response_desc};
 

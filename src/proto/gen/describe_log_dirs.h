@@ -21,15 +21,17 @@ struct kfk__describe_log_dirs_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_log_dirs_request_describable_log_dir_topic_desc;
+extern const kfk__struct_desc kfk__describe_log_dirs_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_log_dirs_request;
 
 /* DescribeLogDirsResponse: versions 0-4, flexible 2+ */
-typedef struct kfk__describe_log_dirs_response_describe_log_dirs_partition kfk__describe_log_dirs_response_describe_log_dirs_partition;
-typedef struct kfk__describe_log_dirs_response_describe_log_dirs_topic kfk__describe_log_dirs_response_describe_log_dirs_topic;
-typedef struct kfk__describe_log_dirs_response_describe_log_dirs_result kfk__describe_log_dirs_response_describe_log_dirs_result;
+typedef struct kfk__describe_log_dirs_response_partition kfk__describe_log_dirs_response_partition;
+typedef struct kfk__describe_log_dirs_response_topic kfk__describe_log_dirs_response_topic;
+typedef struct kfk__describe_log_dirs_response_result kfk__describe_log_dirs_response_result;
 typedef struct kfk__describe_log_dirs_response kfk__describe_log_dirs_response;
 
-struct kfk__describe_log_dirs_response_describe_log_dirs_partition {
+struct kfk__describe_log_dirs_response_partition {
     int32_t partition_index;
     int64_t partition_size;
     int64_t offset_lag;
@@ -37,16 +39,16 @@ struct kfk__describe_log_dirs_response_describe_log_dirs_partition {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__describe_log_dirs_response_describe_log_dirs_topic {
+struct kfk__describe_log_dirs_response_topic {
     kfk__str name;
-    struct { kfk__describe_log_dirs_response_describe_log_dirs_partition *v; int32_t n; } partitions;
+    struct { kfk__describe_log_dirs_response_partition *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__describe_log_dirs_response_describe_log_dirs_result {
+struct kfk__describe_log_dirs_response_result {
     int16_t error_code;
     kfk__str log_dir;
-    struct { kfk__describe_log_dirs_response_describe_log_dirs_topic *v; int32_t n; } topics;
+    struct { kfk__describe_log_dirs_response_topic *v; int32_t n; } topics;
     int64_t total_bytes;
     int64_t usable_bytes;
     kfk__raw_tags unknown_tags;
@@ -55,10 +57,14 @@ struct kfk__describe_log_dirs_response_describe_log_dirs_result {
 struct kfk__describe_log_dirs_response {
     int32_t throttle_time_ms;
     int16_t error_code;
-    struct { kfk__describe_log_dirs_response_describe_log_dirs_result *v; int32_t n; } results;
+    struct { kfk__describe_log_dirs_response_result *v; int32_t n; } results;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_log_dirs_response_partition_desc;
+extern const kfk__struct_desc kfk__describe_log_dirs_response_topic_desc;
+extern const kfk__struct_desc kfk__describe_log_dirs_response_result_desc;
+extern const kfk__struct_desc kfk__describe_log_dirs_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_log_dirs_response;
 
 #endif

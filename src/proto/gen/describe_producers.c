@@ -5,26 +5,18 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_producers_request_topic_request;
-static const kfk__struct_desc sd_kfk__describe_producers_request;
-
 static const kfk__field fd_kfk__describe_producers_request_topic_request[] = {
     {"Name", offsetof(kfk__describe_producers_request_topic_request, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PartitionIndexes", offsetof(kfk__describe_producers_request_topic_request, partition_indexes), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_producers_request_topic_request = {"TopicRequest", sizeof(kfk__describe_producers_request_topic_request), offsetof(kfk__describe_producers_request_topic_request, unknown_tags), 2, fd_kfk__describe_producers_request_topic_request};
+const kfk__struct_desc kfk__describe_producers_request_topic_request_desc = {"TopicRequest", sizeof(kfk__describe_producers_request_topic_request), offsetof(kfk__describe_producers_request_topic_request, unknown_tags), 2, fd_kfk__describe_producers_request_topic_request};
 
 static const kfk__field fd_kfk__describe_producers_request[] = {
-    {"Topics", offsetof(kfk__describe_producers_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_producers_request_topic_request, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_producers_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_producers_request_topic_request_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_producers_request = {"DescribeProducersRequest", sizeof(kfk__describe_producers_request), offsetof(kfk__describe_producers_request, unknown_tags), 1, fd_kfk__describe_producers_request};
+const kfk__struct_desc kfk__describe_producers_request_desc = {"DescribeProducersRequest", sizeof(kfk__describe_producers_request), offsetof(kfk__describe_producers_request, unknown_tags), 1, fd_kfk__describe_producers_request};
 
-const kfk__msg_desc kfk__desc_describe_producers_request = {"DescribeProducersRequest", 61, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__describe_producers_request};
-
-static const kfk__struct_desc sd_kfk__describe_producers_response_producer_state;
-static const kfk__struct_desc sd_kfk__describe_producers_response_partition_response;
-static const kfk__struct_desc sd_kfk__describe_producers_response_topic_response;
-static const kfk__struct_desc sd_kfk__describe_producers_response;
+const kfk__msg_desc kfk__desc_describe_producers_request = {"DescribeProducersRequest", 61, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__describe_producers_request_desc};
 
 static const kfk__field fd_kfk__describe_producers_response_producer_state[] = {
     {"ProducerId", offsetof(kfk__describe_producers_response_producer_state, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -34,27 +26,27 @@ static const kfk__field fd_kfk__describe_producers_response_producer_state[] = {
     {"CoordinatorEpoch", offsetof(kfk__describe_producers_response_producer_state, coordinator_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"CurrentTxnStartOffset", offsetof(kfk__describe_producers_response_producer_state, current_txn_start_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_producers_response_producer_state = {"ProducerState", sizeof(kfk__describe_producers_response_producer_state), offsetof(kfk__describe_producers_response_producer_state, unknown_tags), 6, fd_kfk__describe_producers_response_producer_state};
+const kfk__struct_desc kfk__describe_producers_response_producer_state_desc = {"ProducerState", sizeof(kfk__describe_producers_response_producer_state), offsetof(kfk__describe_producers_response_producer_state, unknown_tags), 6, fd_kfk__describe_producers_response_producer_state};
 
 static const kfk__field fd_kfk__describe_producers_response_partition_response[] = {
     {"PartitionIndex", offsetof(kfk__describe_producers_response_partition_response, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__describe_producers_response_partition_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__describe_producers_response_partition_response, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ActiveProducers", offsetof(kfk__describe_producers_response_partition_response, active_producers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_producers_response_producer_state, 0, 0, NULL},
+    {"ActiveProducers", offsetof(kfk__describe_producers_response_partition_response, active_producers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_producers_response_producer_state_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_producers_response_partition_response = {"PartitionResponse", sizeof(kfk__describe_producers_response_partition_response), offsetof(kfk__describe_producers_response_partition_response, unknown_tags), 4, fd_kfk__describe_producers_response_partition_response};
+const kfk__struct_desc kfk__describe_producers_response_partition_response_desc = {"PartitionResponse", sizeof(kfk__describe_producers_response_partition_response), offsetof(kfk__describe_producers_response_partition_response, unknown_tags), 4, fd_kfk__describe_producers_response_partition_response};
 
 static const kfk__field fd_kfk__describe_producers_response_topic_response[] = {
     {"Name", offsetof(kfk__describe_producers_response_topic_response, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__describe_producers_response_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_producers_response_partition_response, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__describe_producers_response_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_producers_response_partition_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_producers_response_topic_response = {"TopicResponse", sizeof(kfk__describe_producers_response_topic_response), offsetof(kfk__describe_producers_response_topic_response, unknown_tags), 2, fd_kfk__describe_producers_response_topic_response};
+const kfk__struct_desc kfk__describe_producers_response_topic_response_desc = {"TopicResponse", sizeof(kfk__describe_producers_response_topic_response), offsetof(kfk__describe_producers_response_topic_response, unknown_tags), 2, fd_kfk__describe_producers_response_topic_response};
 
 static const kfk__field fd_kfk__describe_producers_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_producers_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__describe_producers_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_producers_response_topic_response, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_producers_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_producers_response_topic_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_producers_response = {"DescribeProducersResponse", sizeof(kfk__describe_producers_response), offsetof(kfk__describe_producers_response, unknown_tags), 2, fd_kfk__describe_producers_response};
+const kfk__struct_desc kfk__describe_producers_response_desc = {"DescribeProducersResponse", sizeof(kfk__describe_producers_response), offsetof(kfk__describe_producers_response, unknown_tags), 2, fd_kfk__describe_producers_response};
 
-const kfk__msg_desc kfk__desc_describe_producers_response = {"DescribeProducersResponse", 61, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_producers_response};
+const kfk__msg_desc kfk__desc_describe_producers_response = {"DescribeProducersResponse", 61, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__describe_producers_response_desc};
 

@@ -21,6 +21,8 @@ struct kfk__describe_producers_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_producers_request_topic_request_desc;
+extern const kfk__struct_desc kfk__describe_producers_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_producers_request;
 
 /* DescribeProducersResponse: versions 0-0, flexible 0+ */
@@ -59,6 +61,10 @@ struct kfk__describe_producers_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_producers_response_producer_state_desc;
+extern const kfk__struct_desc kfk__describe_producers_response_partition_response_desc;
+extern const kfk__struct_desc kfk__describe_producers_response_topic_response_desc;
+extern const kfk__struct_desc kfk__describe_producers_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_producers_response;
 
 #endif

@@ -5,34 +5,23 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_quorum_request_partition_data;
-static const kfk__struct_desc sd_kfk__describe_quorum_request_topic_data;
-static const kfk__struct_desc sd_kfk__describe_quorum_request;
-
 static const kfk__field fd_kfk__describe_quorum_request_partition_data[] = {
     {"PartitionIndex", offsetof(kfk__describe_quorum_request_partition_data, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_request_partition_data = {"PartitionData", sizeof(kfk__describe_quorum_request_partition_data), offsetof(kfk__describe_quorum_request_partition_data, unknown_tags), 1, fd_kfk__describe_quorum_request_partition_data};
+const kfk__struct_desc kfk__describe_quorum_request_partition_data_desc = {"PartitionData", sizeof(kfk__describe_quorum_request_partition_data), offsetof(kfk__describe_quorum_request_partition_data, unknown_tags), 1, fd_kfk__describe_quorum_request_partition_data};
 
 static const kfk__field fd_kfk__describe_quorum_request_topic_data[] = {
     {"TopicName", offsetof(kfk__describe_quorum_request_topic_data, topic_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__describe_quorum_request_topic_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_request_partition_data, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__describe_quorum_request_topic_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_request_partition_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_request_topic_data = {"TopicData", sizeof(kfk__describe_quorum_request_topic_data), offsetof(kfk__describe_quorum_request_topic_data, unknown_tags), 2, fd_kfk__describe_quorum_request_topic_data};
+const kfk__struct_desc kfk__describe_quorum_request_topic_data_desc = {"TopicData", sizeof(kfk__describe_quorum_request_topic_data), offsetof(kfk__describe_quorum_request_topic_data, unknown_tags), 2, fd_kfk__describe_quorum_request_topic_data};
 
 static const kfk__field fd_kfk__describe_quorum_request[] = {
-    {"Topics", offsetof(kfk__describe_quorum_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_request_topic_data, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_quorum_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_request_topic_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_request = {"DescribeQuorumRequest", sizeof(kfk__describe_quorum_request), offsetof(kfk__describe_quorum_request, unknown_tags), 1, fd_kfk__describe_quorum_request};
+const kfk__struct_desc kfk__describe_quorum_request_desc = {"DescribeQuorumRequest", sizeof(kfk__describe_quorum_request), offsetof(kfk__describe_quorum_request, unknown_tags), 1, fd_kfk__describe_quorum_request};
 
-const kfk__msg_desc kfk__desc_describe_quorum_request = {"DescribeQuorumRequest", 55, 0, 2, 0, KFK__MSG_REQUEST, 0, &sd_kfk__describe_quorum_request};
-
-static const kfk__struct_desc sd_kfk__describe_quorum_response_replica_state;
-static const kfk__struct_desc sd_kfk__describe_quorum_response_partition_data;
-static const kfk__struct_desc sd_kfk__describe_quorum_response_topic_data;
-static const kfk__struct_desc sd_kfk__describe_quorum_response_listener;
-static const kfk__struct_desc sd_kfk__describe_quorum_response_node;
-static const kfk__struct_desc sd_kfk__describe_quorum_response;
+const kfk__msg_desc kfk__desc_describe_quorum_request = {"DescribeQuorumRequest", 55, 0, 2, 0, KFK__MSG_REQUEST, 0, &kfk__describe_quorum_request_desc};
 
 static const kfk__field fd_kfk__describe_quorum_response_replica_state[] = {
     {"ReplicaId", offsetof(kfk__describe_quorum_response_replica_state, replica_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -41,7 +30,7 @@ static const kfk__field fd_kfk__describe_quorum_response_replica_state[] = {
     {"LastFetchTimestamp", offsetof(kfk__describe_quorum_response_replica_state, last_fetch_timestamp), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"LastCaughtUpTimestamp", offsetof(kfk__describe_quorum_response_replica_state, last_caught_up_timestamp), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_response_replica_state = {"ReplicaState", sizeof(kfk__describe_quorum_response_replica_state), offsetof(kfk__describe_quorum_response_replica_state, unknown_tags), 5, fd_kfk__describe_quorum_response_replica_state};
+const kfk__struct_desc kfk__describe_quorum_response_replica_state_desc = {"ReplicaState", sizeof(kfk__describe_quorum_response_replica_state), offsetof(kfk__describe_quorum_response_replica_state, unknown_tags), 5, fd_kfk__describe_quorum_response_replica_state};
 
 static const kfk__field fd_kfk__describe_quorum_response_partition_data[] = {
     {"PartitionIndex", offsetof(kfk__describe_quorum_response_partition_data, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -50,37 +39,37 @@ static const kfk__field fd_kfk__describe_quorum_response_partition_data[] = {
     {"LeaderId", offsetof(kfk__describe_quorum_response_partition_data, leader_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LeaderEpoch", offsetof(kfk__describe_quorum_response_partition_data, leader_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"HighWatermark", offsetof(kfk__describe_quorum_response_partition_data, high_watermark), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"CurrentVoters", offsetof(kfk__describe_quorum_response_partition_data, current_voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_response_replica_state, 0, 0, NULL},
-    {"Observers", offsetof(kfk__describe_quorum_response_partition_data, observers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_response_replica_state, 0, 0, NULL},
+    {"CurrentVoters", offsetof(kfk__describe_quorum_response_partition_data, current_voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_response_replica_state_desc, 0, 0, NULL},
+    {"Observers", offsetof(kfk__describe_quorum_response_partition_data, observers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_response_replica_state_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_response_partition_data = {"PartitionData", sizeof(kfk__describe_quorum_response_partition_data), offsetof(kfk__describe_quorum_response_partition_data, unknown_tags), 8, fd_kfk__describe_quorum_response_partition_data};
+const kfk__struct_desc kfk__describe_quorum_response_partition_data_desc = {"PartitionData", sizeof(kfk__describe_quorum_response_partition_data), offsetof(kfk__describe_quorum_response_partition_data, unknown_tags), 8, fd_kfk__describe_quorum_response_partition_data};
 
 static const kfk__field fd_kfk__describe_quorum_response_topic_data[] = {
     {"TopicName", offsetof(kfk__describe_quorum_response_topic_data, topic_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__describe_quorum_response_topic_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_response_partition_data, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__describe_quorum_response_topic_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_response_partition_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_response_topic_data = {"TopicData", sizeof(kfk__describe_quorum_response_topic_data), offsetof(kfk__describe_quorum_response_topic_data, unknown_tags), 2, fd_kfk__describe_quorum_response_topic_data};
+const kfk__struct_desc kfk__describe_quorum_response_topic_data_desc = {"TopicData", sizeof(kfk__describe_quorum_response_topic_data), offsetof(kfk__describe_quorum_response_topic_data, unknown_tags), 2, fd_kfk__describe_quorum_response_topic_data};
 
 static const kfk__field fd_kfk__describe_quorum_response_listener[] = {
     {"Name", offsetof(kfk__describe_quorum_response_listener, name), KFK__T_STRING, 0, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Host", offsetof(kfk__describe_quorum_response_listener, host), KFK__T_STRING, 0, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Port", offsetof(kfk__describe_quorum_response_listener, port), KFK__T_UINT16, 0, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_response_listener = {"Listener", sizeof(kfk__describe_quorum_response_listener), offsetof(kfk__describe_quorum_response_listener, unknown_tags), 3, fd_kfk__describe_quorum_response_listener};
+const kfk__struct_desc kfk__describe_quorum_response_listener_desc = {"Listener", sizeof(kfk__describe_quorum_response_listener), offsetof(kfk__describe_quorum_response_listener, unknown_tags), 3, fd_kfk__describe_quorum_response_listener};
 
 static const kfk__field fd_kfk__describe_quorum_response_node[] = {
     {"NodeId", offsetof(kfk__describe_quorum_response_node, node_id), KFK__T_INT32, 0, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Listeners", offsetof(kfk__describe_quorum_response_node, listeners), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_response_listener, 0, 0, NULL},
+    {"Listeners", offsetof(kfk__describe_quorum_response_node, listeners), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_response_listener_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_response_node = {"Node", sizeof(kfk__describe_quorum_response_node), offsetof(kfk__describe_quorum_response_node, unknown_tags), 2, fd_kfk__describe_quorum_response_node};
+const kfk__struct_desc kfk__describe_quorum_response_node_desc = {"Node", sizeof(kfk__describe_quorum_response_node), offsetof(kfk__describe_quorum_response_node, unknown_tags), 2, fd_kfk__describe_quorum_response_node};
 
 static const kfk__field fd_kfk__describe_quorum_response[] = {
     {"ErrorCode", offsetof(kfk__describe_quorum_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__describe_quorum_response, error_message), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 2, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__describe_quorum_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_response_topic_data, 0, 0, NULL},
-    {"Nodes", offsetof(kfk__describe_quorum_response, nodes), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_quorum_response_node, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_quorum_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_response_topic_data_desc, 0, 0, NULL},
+    {"Nodes", offsetof(kfk__describe_quorum_response, nodes), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_quorum_response_node_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_quorum_response = {"DescribeQuorumResponse", sizeof(kfk__describe_quorum_response), offsetof(kfk__describe_quorum_response, unknown_tags), 4, fd_kfk__describe_quorum_response};
+const kfk__struct_desc kfk__describe_quorum_response_desc = {"DescribeQuorumResponse", sizeof(kfk__describe_quorum_response), offsetof(kfk__describe_quorum_response, unknown_tags), 4, fd_kfk__describe_quorum_response};
 
-const kfk__msg_desc kfk__desc_describe_quorum_response = {"DescribeQuorumResponse", 55, 0, 2, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_quorum_response};
+const kfk__msg_desc kfk__desc_describe_quorum_response = {"DescribeQuorumResponse", 55, 0, 2, 0, KFK__MSG_RESPONSE, 0, &kfk__describe_quorum_response_desc};
 

@@ -27,6 +27,9 @@ struct kfk__describe_quorum_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_quorum_request_partition_data_desc;
+extern const kfk__struct_desc kfk__describe_quorum_request_topic_data_desc;
+extern const kfk__struct_desc kfk__describe_quorum_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_quorum_request;
 
 /* DescribeQuorumResponse: versions 0-2, flexible 0+ */
@@ -85,6 +88,12 @@ struct kfk__describe_quorum_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_quorum_response_replica_state_desc;
+extern const kfk__struct_desc kfk__describe_quorum_response_partition_data_desc;
+extern const kfk__struct_desc kfk__describe_quorum_response_topic_data_desc;
+extern const kfk__struct_desc kfk__describe_quorum_response_listener_desc;
+extern const kfk__struct_desc kfk__describe_quorum_response_node_desc;
+extern const kfk__struct_desc kfk__describe_quorum_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_quorum_response;
 
 #endif

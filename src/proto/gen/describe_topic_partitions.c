@@ -5,34 +5,25 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_request_topic_request;
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_request_cursor;
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_request;
-
 static const kfk__field fd_kfk__describe_topic_partitions_request_topic_request[] = {
     {"Name", offsetof(kfk__describe_topic_partitions_request_topic_request, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_request_topic_request = {"TopicRequest", sizeof(kfk__describe_topic_partitions_request_topic_request), offsetof(kfk__describe_topic_partitions_request_topic_request, unknown_tags), 1, fd_kfk__describe_topic_partitions_request_topic_request};
+const kfk__struct_desc kfk__describe_topic_partitions_request_topic_request_desc = {"TopicRequest", sizeof(kfk__describe_topic_partitions_request_topic_request), offsetof(kfk__describe_topic_partitions_request_topic_request, unknown_tags), 1, fd_kfk__describe_topic_partitions_request_topic_request};
 
 static const kfk__field fd_kfk__describe_topic_partitions_request_cursor[] = {
     {"TopicName", offsetof(kfk__describe_topic_partitions_request_cursor, topic_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PartitionIndex", offsetof(kfk__describe_topic_partitions_request_cursor, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_request_cursor = {"Cursor", sizeof(kfk__describe_topic_partitions_request_cursor), offsetof(kfk__describe_topic_partitions_request_cursor, unknown_tags), 2, fd_kfk__describe_topic_partitions_request_cursor};
+const kfk__struct_desc kfk__describe_topic_partitions_request_cursor_desc = {"Cursor", sizeof(kfk__describe_topic_partitions_request_cursor), offsetof(kfk__describe_topic_partitions_request_cursor, unknown_tags), 2, fd_kfk__describe_topic_partitions_request_cursor};
 
 static const kfk__field fd_kfk__describe_topic_partitions_request[] = {
-    {"Topics", offsetof(kfk__describe_topic_partitions_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_topic_partitions_request_topic_request, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_topic_partitions_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_topic_partitions_request_topic_request_desc, 0, 0, NULL},
     {"ResponsePartitionLimit", offsetof(kfk__describe_topic_partitions_request, response_partition_limit), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(2000), 0, NULL},
-    {"Cursor", offsetof(kfk__describe_topic_partitions_request, cursor), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__describe_topic_partitions_request_cursor, 0, 0, NULL},
+    {"Cursor", offsetof(kfk__describe_topic_partitions_request, cursor), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__describe_topic_partitions_request_cursor_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_request = {"DescribeTopicPartitionsRequest", sizeof(kfk__describe_topic_partitions_request), offsetof(kfk__describe_topic_partitions_request, unknown_tags), 3, fd_kfk__describe_topic_partitions_request};
+const kfk__struct_desc kfk__describe_topic_partitions_request_desc = {"DescribeTopicPartitionsRequest", sizeof(kfk__describe_topic_partitions_request), offsetof(kfk__describe_topic_partitions_request, unknown_tags), 3, fd_kfk__describe_topic_partitions_request};
 
-const kfk__msg_desc kfk__desc_describe_topic_partitions_request = {"DescribeTopicPartitionsRequest", 75, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__describe_topic_partitions_request};
-
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response_partition;
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response_topic;
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response_cursor;
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response;
+const kfk__msg_desc kfk__desc_describe_topic_partitions_request = {"DescribeTopicPartitionsRequest", 75, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__describe_topic_partitions_request_desc};
 
 static const kfk__field fd_kfk__describe_topic_partitions_response_partition[] = {
     {"ErrorCode", offsetof(kfk__describe_topic_partitions_response_partition, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -45,30 +36,30 @@ static const kfk__field fd_kfk__describe_topic_partitions_response_partition[] =
     {"LastKnownElr", offsetof(kfk__describe_topic_partitions_response_partition, last_known_elr), KFK__T_ARRAY, KFK__T_INT32, KFK__F_NULL_DEFAULT, sizeof(int32_t), 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"OfflineReplicas", offsetof(kfk__describe_topic_partitions_response_partition, offline_replicas), KFK__T_ARRAY, KFK__T_INT32, KFK__F_IGNORABLE, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response_partition = {"DescribeTopicPartitionsResponsePartition", sizeof(kfk__describe_topic_partitions_response_partition), offsetof(kfk__describe_topic_partitions_response_partition, unknown_tags), 9, fd_kfk__describe_topic_partitions_response_partition};
+const kfk__struct_desc kfk__describe_topic_partitions_response_partition_desc = {"DescribeTopicPartitionsResponsePartition", sizeof(kfk__describe_topic_partitions_response_partition), offsetof(kfk__describe_topic_partitions_response_partition, unknown_tags), 9, fd_kfk__describe_topic_partitions_response_partition};
 
 static const kfk__field fd_kfk__describe_topic_partitions_response_topic[] = {
     {"ErrorCode", offsetof(kfk__describe_topic_partitions_response_topic, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Name", offsetof(kfk__describe_topic_partitions_response_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"TopicId", offsetof(kfk__describe_topic_partitions_response_topic, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IsInternal", offsetof(kfk__describe_topic_partitions_response_topic, is_internal), KFK__T_BOOL, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__describe_topic_partitions_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_topic_partitions_response_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__describe_topic_partitions_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_topic_partitions_response_partition_desc, 0, 0, NULL},
     {"TopicAuthorizedOperations", offsetof(kfk__describe_topic_partitions_response_topic, topic_authorized_operations), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-2147483648), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response_topic = {"DescribeTopicPartitionsResponseTopic", sizeof(kfk__describe_topic_partitions_response_topic), offsetof(kfk__describe_topic_partitions_response_topic, unknown_tags), 6, fd_kfk__describe_topic_partitions_response_topic};
+const kfk__struct_desc kfk__describe_topic_partitions_response_topic_desc = {"DescribeTopicPartitionsResponseTopic", sizeof(kfk__describe_topic_partitions_response_topic), offsetof(kfk__describe_topic_partitions_response_topic, unknown_tags), 6, fd_kfk__describe_topic_partitions_response_topic};
 
 static const kfk__field fd_kfk__describe_topic_partitions_response_cursor[] = {
     {"TopicName", offsetof(kfk__describe_topic_partitions_response_cursor, topic_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PartitionIndex", offsetof(kfk__describe_topic_partitions_response_cursor, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response_cursor = {"Cursor", sizeof(kfk__describe_topic_partitions_response_cursor), offsetof(kfk__describe_topic_partitions_response_cursor, unknown_tags), 2, fd_kfk__describe_topic_partitions_response_cursor};
+const kfk__struct_desc kfk__describe_topic_partitions_response_cursor_desc = {"Cursor", sizeof(kfk__describe_topic_partitions_response_cursor), offsetof(kfk__describe_topic_partitions_response_cursor, unknown_tags), 2, fd_kfk__describe_topic_partitions_response_cursor};
 
 static const kfk__field fd_kfk__describe_topic_partitions_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_topic_partitions_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__describe_topic_partitions_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_topic_partitions_response_topic, 0, 0, NULL},
-    {"NextCursor", offsetof(kfk__describe_topic_partitions_response, next_cursor), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__describe_topic_partitions_response_cursor, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_topic_partitions_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_topic_partitions_response_topic_desc, 0, 0, NULL},
+    {"NextCursor", offsetof(kfk__describe_topic_partitions_response, next_cursor), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__describe_topic_partitions_response_cursor_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_topic_partitions_response = {"DescribeTopicPartitionsResponse", sizeof(kfk__describe_topic_partitions_response), offsetof(kfk__describe_topic_partitions_response, unknown_tags), 3, fd_kfk__describe_topic_partitions_response};
+const kfk__struct_desc kfk__describe_topic_partitions_response_desc = {"DescribeTopicPartitionsResponse", sizeof(kfk__describe_topic_partitions_response), offsetof(kfk__describe_topic_partitions_response, unknown_tags), 3, fd_kfk__describe_topic_partitions_response};
 
-const kfk__msg_desc kfk__desc_describe_topic_partitions_response = {"DescribeTopicPartitionsResponse", 75, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_topic_partitions_response};
+const kfk__msg_desc kfk__desc_describe_topic_partitions_response = {"DescribeTopicPartitionsResponse", 75, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__describe_topic_partitions_response_desc};
 

@@ -29,6 +29,9 @@ struct kfk__describe_topic_partitions_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_topic_partitions_request_topic_request_desc;
+extern const kfk__struct_desc kfk__describe_topic_partitions_request_cursor_desc;
+extern const kfk__struct_desc kfk__describe_topic_partitions_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_topic_partitions_request;
 
 /* DescribeTopicPartitionsResponse: versions 0-0, flexible 0+ */
@@ -73,6 +76,10 @@ struct kfk__describe_topic_partitions_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_topic_partitions_response_partition_desc;
+extern const kfk__struct_desc kfk__describe_topic_partitions_response_topic_desc;
+extern const kfk__struct_desc kfk__describe_topic_partitions_response_cursor_desc;
+extern const kfk__struct_desc kfk__describe_topic_partitions_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_topic_partitions_response;
 
 #endif

@@ -5,24 +5,18 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_transactions_request;
-
 static const kfk__field fd_kfk__describe_transactions_request[] = {
     {"TransactionalIds", offsetof(kfk__describe_transactions_request, transactional_ids), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_transactions_request = {"DescribeTransactionsRequest", sizeof(kfk__describe_transactions_request), offsetof(kfk__describe_transactions_request, unknown_tags), 1, fd_kfk__describe_transactions_request};
+const kfk__struct_desc kfk__describe_transactions_request_desc = {"DescribeTransactionsRequest", sizeof(kfk__describe_transactions_request), offsetof(kfk__describe_transactions_request, unknown_tags), 1, fd_kfk__describe_transactions_request};
 
-const kfk__msg_desc kfk__desc_describe_transactions_request = {"DescribeTransactionsRequest", 65, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__describe_transactions_request};
-
-static const kfk__struct_desc sd_kfk__describe_transactions_response_topic_data;
-static const kfk__struct_desc sd_kfk__describe_transactions_response_transaction_state;
-static const kfk__struct_desc sd_kfk__describe_transactions_response;
+const kfk__msg_desc kfk__desc_describe_transactions_request = {"DescribeTransactionsRequest", 65, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__describe_transactions_request_desc};
 
 static const kfk__field fd_kfk__describe_transactions_response_topic_data[] = {
     {"Topic", offsetof(kfk__describe_transactions_response_topic_data, topic), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__describe_transactions_response_topic_data, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_transactions_response_topic_data = {"TopicData", sizeof(kfk__describe_transactions_response_topic_data), offsetof(kfk__describe_transactions_response_topic_data, unknown_tags), 2, fd_kfk__describe_transactions_response_topic_data};
+const kfk__struct_desc kfk__describe_transactions_response_topic_data_desc = {"TopicData", sizeof(kfk__describe_transactions_response_topic_data), offsetof(kfk__describe_transactions_response_topic_data, unknown_tags), 2, fd_kfk__describe_transactions_response_topic_data};
 
 static const kfk__field fd_kfk__describe_transactions_response_transaction_state[] = {
     {"ErrorCode", offsetof(kfk__describe_transactions_response_transaction_state, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -32,15 +26,15 @@ static const kfk__field fd_kfk__describe_transactions_response_transaction_state
     {"TransactionStartTimeMs", offsetof(kfk__describe_transactions_response_transaction_state, transaction_start_time_ms), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProducerId", offsetof(kfk__describe_transactions_response_transaction_state, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProducerEpoch", offsetof(kfk__describe_transactions_response_transaction_state, producer_epoch), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__describe_transactions_response_transaction_state, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_transactions_response_topic_data, 0, 0, NULL},
+    {"Topics", offsetof(kfk__describe_transactions_response_transaction_state, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_transactions_response_topic_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_transactions_response_transaction_state = {"TransactionState", sizeof(kfk__describe_transactions_response_transaction_state), offsetof(kfk__describe_transactions_response_transaction_state, unknown_tags), 8, fd_kfk__describe_transactions_response_transaction_state};
+const kfk__struct_desc kfk__describe_transactions_response_transaction_state_desc = {"TransactionState", sizeof(kfk__describe_transactions_response_transaction_state), offsetof(kfk__describe_transactions_response_transaction_state, unknown_tags), 8, fd_kfk__describe_transactions_response_transaction_state};
 
 static const kfk__field fd_kfk__describe_transactions_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_transactions_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"TransactionStates", offsetof(kfk__describe_transactions_response, transaction_states), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_transactions_response_transaction_state, 0, 0, NULL},
+    {"TransactionStates", offsetof(kfk__describe_transactions_response, transaction_states), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_transactions_response_transaction_state_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_transactions_response = {"DescribeTransactionsResponse", sizeof(kfk__describe_transactions_response), offsetof(kfk__describe_transactions_response, unknown_tags), 2, fd_kfk__describe_transactions_response};
+const kfk__struct_desc kfk__describe_transactions_response_desc = {"DescribeTransactionsResponse", sizeof(kfk__describe_transactions_response), offsetof(kfk__describe_transactions_response, unknown_tags), 2, fd_kfk__describe_transactions_response};
 
-const kfk__msg_desc kfk__desc_describe_transactions_response = {"DescribeTransactionsResponse", 65, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_transactions_response};
+const kfk__msg_desc kfk__desc_describe_transactions_response = {"DescribeTransactionsResponse", 65, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__describe_transactions_response_desc};
 

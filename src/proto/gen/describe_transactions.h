@@ -14,6 +14,7 @@ struct kfk__describe_transactions_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_transactions_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_transactions_request;
 
 /* DescribeTransactionsResponse: versions 0-0, flexible 0+ */
@@ -45,6 +46,9 @@ struct kfk__describe_transactions_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_transactions_response_topic_data_desc;
+extern const kfk__struct_desc kfk__describe_transactions_response_transaction_state_desc;
+extern const kfk__struct_desc kfk__describe_transactions_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_transactions_response;
 
 #endif

@@ -5,46 +5,39 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_request_user_name;
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_request;
-
 static const kfk__field fd_kfk__describe_user_scram_credentials_request_user_name[] = {
     {"Name", offsetof(kfk__describe_user_scram_credentials_request_user_name, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_request_user_name = {"UserName", sizeof(kfk__describe_user_scram_credentials_request_user_name), offsetof(kfk__describe_user_scram_credentials_request_user_name, unknown_tags), 1, fd_kfk__describe_user_scram_credentials_request_user_name};
+const kfk__struct_desc kfk__describe_user_scram_credentials_request_user_name_desc = {"UserName", sizeof(kfk__describe_user_scram_credentials_request_user_name), offsetof(kfk__describe_user_scram_credentials_request_user_name, unknown_tags), 1, fd_kfk__describe_user_scram_credentials_request_user_name};
 
 static const kfk__field fd_kfk__describe_user_scram_credentials_request[] = {
-    {"Users", offsetof(kfk__describe_user_scram_credentials_request, users), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__describe_user_scram_credentials_request_user_name, 0, 0, NULL},
+    {"Users", offsetof(kfk__describe_user_scram_credentials_request, users), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__describe_user_scram_credentials_request_user_name_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_request = {"DescribeUserScramCredentialsRequest", sizeof(kfk__describe_user_scram_credentials_request), offsetof(kfk__describe_user_scram_credentials_request, unknown_tags), 1, fd_kfk__describe_user_scram_credentials_request};
+const kfk__struct_desc kfk__describe_user_scram_credentials_request_desc = {"DescribeUserScramCredentialsRequest", sizeof(kfk__describe_user_scram_credentials_request), offsetof(kfk__describe_user_scram_credentials_request, unknown_tags), 1, fd_kfk__describe_user_scram_credentials_request};
 
-const kfk__msg_desc kfk__desc_describe_user_scram_credentials_request = {"DescribeUserScramCredentialsRequest", 50, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__describe_user_scram_credentials_request};
-
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_response_credential_info;
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result;
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_response;
+const kfk__msg_desc kfk__desc_describe_user_scram_credentials_request = {"DescribeUserScramCredentialsRequest", 50, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__describe_user_scram_credentials_request_desc};
 
 static const kfk__field fd_kfk__describe_user_scram_credentials_response_credential_info[] = {
     {"Mechanism", offsetof(kfk__describe_user_scram_credentials_response_credential_info, mechanism), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Iterations", offsetof(kfk__describe_user_scram_credentials_response_credential_info, iterations), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_response_credential_info = {"CredentialInfo", sizeof(kfk__describe_user_scram_credentials_response_credential_info), offsetof(kfk__describe_user_scram_credentials_response_credential_info, unknown_tags), 2, fd_kfk__describe_user_scram_credentials_response_credential_info};
+const kfk__struct_desc kfk__describe_user_scram_credentials_response_credential_info_desc = {"CredentialInfo", sizeof(kfk__describe_user_scram_credentials_response_credential_info), offsetof(kfk__describe_user_scram_credentials_response_credential_info, unknown_tags), 2, fd_kfk__describe_user_scram_credentials_response_credential_info};
 
-static const kfk__field fd_kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result[] = {
-    {"User", offsetof(kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result, user), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"ErrorCode", offsetof(kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorMessage", offsetof(kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"CredentialInfos", offsetof(kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result, credential_infos), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_user_scram_credentials_response_credential_info, 0, 0, NULL},
+static const kfk__field fd_kfk__describe_user_scram_credentials_response_result[] = {
+    {"User", offsetof(kfk__describe_user_scram_credentials_response_result, user), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"ErrorCode", offsetof(kfk__describe_user_scram_credentials_response_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorMessage", offsetof(kfk__describe_user_scram_credentials_response_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
+    {"CredentialInfos", offsetof(kfk__describe_user_scram_credentials_response_result, credential_infos), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_user_scram_credentials_response_credential_info_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result = {"DescribeUserScramCredentialsResult", sizeof(kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result), offsetof(kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result, unknown_tags), 4, fd_kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result};
+const kfk__struct_desc kfk__describe_user_scram_credentials_response_result_desc = {"DescribeUserScramCredentialsResult", sizeof(kfk__describe_user_scram_credentials_response_result), offsetof(kfk__describe_user_scram_credentials_response_result, unknown_tags), 4, fd_kfk__describe_user_scram_credentials_response_result};
 
 static const kfk__field fd_kfk__describe_user_scram_credentials_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__describe_user_scram_credentials_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__describe_user_scram_credentials_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__describe_user_scram_credentials_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Results", offsetof(kfk__describe_user_scram_credentials_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__describe_user_scram_credentials_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__describe_user_scram_credentials_response_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__describe_user_scram_credentials_response = {"DescribeUserScramCredentialsResponse", sizeof(kfk__describe_user_scram_credentials_response), offsetof(kfk__describe_user_scram_credentials_response, unknown_tags), 4, fd_kfk__describe_user_scram_credentials_response};
+const kfk__struct_desc kfk__describe_user_scram_credentials_response_desc = {"DescribeUserScramCredentialsResponse", sizeof(kfk__describe_user_scram_credentials_response), offsetof(kfk__describe_user_scram_credentials_response, unknown_tags), 4, fd_kfk__describe_user_scram_credentials_response};
 
-const kfk__msg_desc kfk__desc_describe_user_scram_credentials_response = {"DescribeUserScramCredentialsResponse", 50, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__describe_user_scram_credentials_response};
+const kfk__msg_desc kfk__desc_describe_user_scram_credentials_response = {"DescribeUserScramCredentialsResponse", 50, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__describe_user_scram_credentials_response_desc};
 

@@ -20,11 +20,13 @@ struct kfk__describe_user_scram_credentials_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_user_scram_credentials_request_user_name_desc;
+extern const kfk__struct_desc kfk__describe_user_scram_credentials_request_desc;
 extern const kfk__msg_desc kfk__desc_describe_user_scram_credentials_request;
 
 /* DescribeUserScramCredentialsResponse: versions 0-0, flexible 0+ */
 typedef struct kfk__describe_user_scram_credentials_response_credential_info kfk__describe_user_scram_credentials_response_credential_info;
-typedef struct kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result;
+typedef struct kfk__describe_user_scram_credentials_response_result kfk__describe_user_scram_credentials_response_result;
 typedef struct kfk__describe_user_scram_credentials_response kfk__describe_user_scram_credentials_response;
 
 struct kfk__describe_user_scram_credentials_response_credential_info {
@@ -33,7 +35,7 @@ struct kfk__describe_user_scram_credentials_response_credential_info {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result {
+struct kfk__describe_user_scram_credentials_response_result {
     kfk__str user;
     int16_t error_code;
     kfk__str error_message;
@@ -45,10 +47,13 @@ struct kfk__describe_user_scram_credentials_response {
     int32_t throttle_time_ms;
     int16_t error_code;
     kfk__str error_message;
-    struct { kfk__describe_user_scram_credentials_response_describe_user_scram_credentials_result *v; int32_t n; } results;
+    struct { kfk__describe_user_scram_credentials_response_result *v; int32_t n; } results;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__describe_user_scram_credentials_response_credential_info_desc;
+extern const kfk__struct_desc kfk__describe_user_scram_credentials_response_result_desc;
+extern const kfk__struct_desc kfk__describe_user_scram_credentials_response_desc;
 extern const kfk__msg_desc kfk__desc_describe_user_scram_credentials_response;
 
 #endif

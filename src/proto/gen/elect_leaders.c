@@ -5,47 +5,40 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__elect_leaders_request_topic_partitions;
-static const kfk__struct_desc sd_kfk__elect_leaders_request;
-
 static const kfk__field fd_kfk__elect_leaders_request_topic_partitions[] = {
     {"Topic", offsetof(kfk__elect_leaders_request_topic_partitions, topic), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__elect_leaders_request_topic_partitions, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__elect_leaders_request_topic_partitions = {"TopicPartitions", sizeof(kfk__elect_leaders_request_topic_partitions), offsetof(kfk__elect_leaders_request_topic_partitions, unknown_tags), 2, fd_kfk__elect_leaders_request_topic_partitions};
+const kfk__struct_desc kfk__elect_leaders_request_topic_partitions_desc = {"TopicPartitions", sizeof(kfk__elect_leaders_request_topic_partitions), offsetof(kfk__elect_leaders_request_topic_partitions, unknown_tags), 2, fd_kfk__elect_leaders_request_topic_partitions};
 
 static const kfk__field fd_kfk__elect_leaders_request[] = {
     {"ElectionType", offsetof(kfk__elect_leaders_request, election_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"TopicPartitions", offsetof(kfk__elect_leaders_request, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__elect_leaders_request_topic_partitions, 0, 0, NULL},
+    {"TopicPartitions", offsetof(kfk__elect_leaders_request, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__elect_leaders_request_topic_partitions_desc, 0, 0, NULL},
     {"TimeoutMs", offsetof(kfk__elect_leaders_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(60000), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__elect_leaders_request = {"ElectLeadersRequest", sizeof(kfk__elect_leaders_request), offsetof(kfk__elect_leaders_request, unknown_tags), 3, fd_kfk__elect_leaders_request};
+const kfk__struct_desc kfk__elect_leaders_request_desc = {"ElectLeadersRequest", sizeof(kfk__elect_leaders_request), offsetof(kfk__elect_leaders_request, unknown_tags), 3, fd_kfk__elect_leaders_request};
 
-const kfk__msg_desc kfk__desc_elect_leaders_request = {"ElectLeadersRequest", 43, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__elect_leaders_request};
-
-static const kfk__struct_desc sd_kfk__elect_leaders_response_partition_result;
-static const kfk__struct_desc sd_kfk__elect_leaders_response_replica_election_result;
-static const kfk__struct_desc sd_kfk__elect_leaders_response;
+const kfk__msg_desc kfk__desc_elect_leaders_request = {"ElectLeadersRequest", 43, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__elect_leaders_request_desc};
 
 static const kfk__field fd_kfk__elect_leaders_response_partition_result[] = {
     {"PartitionId", offsetof(kfk__elect_leaders_response_partition_result, partition_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__elect_leaders_response_partition_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__elect_leaders_response_partition_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__elect_leaders_response_partition_result = {"PartitionResult", sizeof(kfk__elect_leaders_response_partition_result), offsetof(kfk__elect_leaders_response_partition_result, unknown_tags), 3, fd_kfk__elect_leaders_response_partition_result};
+const kfk__struct_desc kfk__elect_leaders_response_partition_result_desc = {"PartitionResult", sizeof(kfk__elect_leaders_response_partition_result), offsetof(kfk__elect_leaders_response_partition_result, unknown_tags), 3, fd_kfk__elect_leaders_response_partition_result};
 
 static const kfk__field fd_kfk__elect_leaders_response_replica_election_result[] = {
     {"Topic", offsetof(kfk__elect_leaders_response_replica_election_result, topic), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PartitionResult", offsetof(kfk__elect_leaders_response_replica_election_result, partition_result), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__elect_leaders_response_partition_result, 0, 0, NULL},
+    {"PartitionResult", offsetof(kfk__elect_leaders_response_replica_election_result, partition_result), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__elect_leaders_response_partition_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__elect_leaders_response_replica_election_result = {"ReplicaElectionResult", sizeof(kfk__elect_leaders_response_replica_election_result), offsetof(kfk__elect_leaders_response_replica_election_result, unknown_tags), 2, fd_kfk__elect_leaders_response_replica_election_result};
+const kfk__struct_desc kfk__elect_leaders_response_replica_election_result_desc = {"ReplicaElectionResult", sizeof(kfk__elect_leaders_response_replica_election_result), offsetof(kfk__elect_leaders_response_replica_election_result, unknown_tags), 2, fd_kfk__elect_leaders_response_replica_election_result};
 
 static const kfk__field fd_kfk__elect_leaders_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__elect_leaders_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__elect_leaders_response, error_code), KFK__T_INT16, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ReplicaElectionResults", offsetof(kfk__elect_leaders_response, replica_election_results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__elect_leaders_response_replica_election_result, 0, 0, NULL},
+    {"ReplicaElectionResults", offsetof(kfk__elect_leaders_response, replica_election_results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__elect_leaders_response_replica_election_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__elect_leaders_response = {"ElectLeadersResponse", sizeof(kfk__elect_leaders_response), offsetof(kfk__elect_leaders_response, unknown_tags), 3, fd_kfk__elect_leaders_response};
+const kfk__struct_desc kfk__elect_leaders_response_desc = {"ElectLeadersResponse", sizeof(kfk__elect_leaders_response), offsetof(kfk__elect_leaders_response, unknown_tags), 3, fd_kfk__elect_leaders_response};
 
-const kfk__msg_desc kfk__desc_elect_leaders_response = {"ElectLeadersResponse", 43, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__elect_leaders_response};
+const kfk__msg_desc kfk__desc_elect_leaders_response = {"ElectLeadersResponse", 43, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__elect_leaders_response_desc};
 

@@ -23,6 +23,8 @@ struct kfk__elect_leaders_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__elect_leaders_request_topic_partitions_desc;
+extern const kfk__struct_desc kfk__elect_leaders_request_desc;
 extern const kfk__msg_desc kfk__desc_elect_leaders_request;
 
 /* ElectLeadersResponse: versions 0-2, flexible 2+ */
@@ -50,6 +52,9 @@ struct kfk__elect_leaders_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__elect_leaders_response_partition_result_desc;
+extern const kfk__struct_desc kfk__elect_leaders_response_replica_election_result_desc;
+extern const kfk__struct_desc kfk__elect_leaders_response_desc;
 extern const kfk__msg_desc kfk__desc_elect_leaders_response;
 
 #endif

@@ -5,19 +5,15 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__end_txn_request;
-
 static const kfk__field fd_kfk__end_txn_request[] = {
     {"TransactionalId", offsetof(kfk__end_txn_request, transactional_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ProducerId", offsetof(kfk__end_txn_request, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProducerEpoch", offsetof(kfk__end_txn_request, producer_epoch), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Committed", offsetof(kfk__end_txn_request, committed), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__end_txn_request = {"EndTxnRequest", sizeof(kfk__end_txn_request), offsetof(kfk__end_txn_request, unknown_tags), 4, fd_kfk__end_txn_request};
+const kfk__struct_desc kfk__end_txn_request_desc = {"EndTxnRequest", sizeof(kfk__end_txn_request), offsetof(kfk__end_txn_request, unknown_tags), 4, fd_kfk__end_txn_request};
 
-const kfk__msg_desc kfk__desc_end_txn_request = {"EndTxnRequest", 26, 0, 5, 3, KFK__MSG_REQUEST, 1, &sd_kfk__end_txn_request};
-
-static const kfk__struct_desc sd_kfk__end_txn_response;
+const kfk__msg_desc kfk__desc_end_txn_request = {"EndTxnRequest", 26, 0, 5, 3, KFK__MSG_REQUEST, 1, &kfk__end_txn_request_desc};
 
 static const kfk__field fd_kfk__end_txn_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__end_txn_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -25,7 +21,7 @@ static const kfk__field fd_kfk__end_txn_response[] = {
     {"ProducerId", offsetof(kfk__end_txn_response, producer_id), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"ProducerEpoch", offsetof(kfk__end_txn_response, producer_epoch), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__end_txn_response = {"EndTxnResponse", sizeof(kfk__end_txn_response), offsetof(kfk__end_txn_response, unknown_tags), 4, fd_kfk__end_txn_response};
+const kfk__struct_desc kfk__end_txn_response_desc = {"EndTxnResponse", sizeof(kfk__end_txn_response), offsetof(kfk__end_txn_response, unknown_tags), 4, fd_kfk__end_txn_response};
 
-const kfk__msg_desc kfk__desc_end_txn_response = {"EndTxnResponse", 26, 0, 5, 3, KFK__MSG_RESPONSE, 0, &sd_kfk__end_txn_response};
+const kfk__msg_desc kfk__desc_end_txn_response = {"EndTxnResponse", 26, 0, 5, 3, KFK__MSG_RESPONSE, 0, &kfk__end_txn_response_desc};
 

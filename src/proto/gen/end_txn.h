@@ -17,6 +17,7 @@ struct kfk__end_txn_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__end_txn_request_desc;
 extern const kfk__msg_desc kfk__desc_end_txn_request;
 
 /* EndTxnResponse: versions 0-5, flexible 3+ */
@@ -30,6 +31,7 @@ struct kfk__end_txn_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__end_txn_response_desc;
 extern const kfk__msg_desc kfk__desc_end_txn_response;
 
 #endif

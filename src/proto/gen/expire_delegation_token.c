@@ -5,24 +5,20 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__expire_delegation_token_request;
-
 static const kfk__field fd_kfk__expire_delegation_token_request[] = {
     {"Hmac", offsetof(kfk__expire_delegation_token_request, hmac), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ExpiryTimePeriodMs", offsetof(kfk__expire_delegation_token_request, expiry_time_period_ms), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__expire_delegation_token_request = {"ExpireDelegationTokenRequest", sizeof(kfk__expire_delegation_token_request), offsetof(kfk__expire_delegation_token_request, unknown_tags), 2, fd_kfk__expire_delegation_token_request};
+const kfk__struct_desc kfk__expire_delegation_token_request_desc = {"ExpireDelegationTokenRequest", sizeof(kfk__expire_delegation_token_request), offsetof(kfk__expire_delegation_token_request, unknown_tags), 2, fd_kfk__expire_delegation_token_request};
 
-const kfk__msg_desc kfk__desc_expire_delegation_token_request = {"ExpireDelegationTokenRequest", 40, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__expire_delegation_token_request};
-
-static const kfk__struct_desc sd_kfk__expire_delegation_token_response;
+const kfk__msg_desc kfk__desc_expire_delegation_token_request = {"ExpireDelegationTokenRequest", 40, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__expire_delegation_token_request_desc};
 
 static const kfk__field fd_kfk__expire_delegation_token_response[] = {
     {"ErrorCode", offsetof(kfk__expire_delegation_token_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ExpiryTimestampMs", offsetof(kfk__expire_delegation_token_response, expiry_timestamp_ms), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ThrottleTimeMs", offsetof(kfk__expire_delegation_token_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__expire_delegation_token_response = {"ExpireDelegationTokenResponse", sizeof(kfk__expire_delegation_token_response), offsetof(kfk__expire_delegation_token_response, unknown_tags), 3, fd_kfk__expire_delegation_token_response};
+const kfk__struct_desc kfk__expire_delegation_token_response_desc = {"ExpireDelegationTokenResponse", sizeof(kfk__expire_delegation_token_response), offsetof(kfk__expire_delegation_token_response, unknown_tags), 3, fd_kfk__expire_delegation_token_response};
 
-const kfk__msg_desc kfk__desc_expire_delegation_token_response = {"ExpireDelegationTokenResponse", 40, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__expire_delegation_token_response};
+const kfk__msg_desc kfk__desc_expire_delegation_token_response = {"ExpireDelegationTokenResponse", 40, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__expire_delegation_token_response_desc};
 

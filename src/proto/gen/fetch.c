@@ -5,93 +5,78 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__fetch_request_replica_state;
-static const kfk__struct_desc sd_kfk__fetch_request_fetch_partition;
-static const kfk__struct_desc sd_kfk__fetch_request_fetch_topic;
-static const kfk__struct_desc sd_kfk__fetch_request_forgotten_topic;
-static const kfk__struct_desc sd_kfk__fetch_request;
-
 static const kfk__field fd_kfk__fetch_request_replica_state[] = {
     {"ReplicaId", offsetof(kfk__fetch_request_replica_state, replica_id), KFK__T_INT32, 0, 0, 0, 15, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"ReplicaEpoch", offsetof(kfk__fetch_request_replica_state, replica_epoch), KFK__T_INT64, 0, 0, 0, 15, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_request_replica_state = {"ReplicaState", sizeof(kfk__fetch_request_replica_state), offsetof(kfk__fetch_request_replica_state, unknown_tags), 2, fd_kfk__fetch_request_replica_state};
+const kfk__struct_desc kfk__fetch_request_replica_state_desc = {"ReplicaState", sizeof(kfk__fetch_request_replica_state), offsetof(kfk__fetch_request_replica_state, unknown_tags), 2, fd_kfk__fetch_request_replica_state};
 
-static const kfk__field fd_kfk__fetch_request_fetch_partition[] = {
-    {"Partition", offsetof(kfk__fetch_request_fetch_partition, partition), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"CurrentLeaderEpoch", offsetof(kfk__fetch_request_fetch_partition, current_leader_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 9, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"FetchOffset", offsetof(kfk__fetch_request_fetch_partition, fetch_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"LastFetchedEpoch", offsetof(kfk__fetch_request_fetch_partition, last_fetched_epoch), KFK__T_INT32, 0, 0, 0, 12, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"LogStartOffset", offsetof(kfk__fetch_request_fetch_partition, log_start_offset), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"PartitionMaxBytes", offsetof(kfk__fetch_request_fetch_partition, partition_max_bytes), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ReplicaDirectoryId", offsetof(kfk__fetch_request_fetch_partition, replica_directory_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 17, KFK__VMAX, 1, 0, 17, KFK__VMAX, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__fetch_request_partition[] = {
+    {"Partition", offsetof(kfk__fetch_request_partition, partition), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"CurrentLeaderEpoch", offsetof(kfk__fetch_request_partition, current_leader_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 9, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"FetchOffset", offsetof(kfk__fetch_request_partition, fetch_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"LastFetchedEpoch", offsetof(kfk__fetch_request_partition, last_fetched_epoch), KFK__T_INT32, 0, 0, 0, 12, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"LogStartOffset", offsetof(kfk__fetch_request_partition, log_start_offset), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"PartitionMaxBytes", offsetof(kfk__fetch_request_partition, partition_max_bytes), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ReplicaDirectoryId", offsetof(kfk__fetch_request_partition, replica_directory_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 17, KFK__VMAX, 1, 0, 17, KFK__VMAX, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_request_fetch_partition = {"FetchPartition", sizeof(kfk__fetch_request_fetch_partition), offsetof(kfk__fetch_request_fetch_partition, unknown_tags), 7, fd_kfk__fetch_request_fetch_partition};
+const kfk__struct_desc kfk__fetch_request_partition_desc = {"FetchPartition", sizeof(kfk__fetch_request_partition), offsetof(kfk__fetch_request_partition, unknown_tags), 7, fd_kfk__fetch_request_partition};
 
-static const kfk__field fd_kfk__fetch_request_fetch_topic[] = {
-    {"Topic", offsetof(kfk__fetch_request_fetch_topic, topic), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 0, 12, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"TopicId", offsetof(kfk__fetch_request_fetch_topic, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 13, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__fetch_request_fetch_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__fetch_request_fetch_partition, 0, 0, NULL},
+static const kfk__field fd_kfk__fetch_request_topic[] = {
+    {"Topic", offsetof(kfk__fetch_request_topic, topic), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 0, 12, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"TopicId", offsetof(kfk__fetch_request_topic, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 13, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__fetch_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__fetch_request_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_request_fetch_topic = {"FetchTopic", sizeof(kfk__fetch_request_fetch_topic), offsetof(kfk__fetch_request_fetch_topic, unknown_tags), 3, fd_kfk__fetch_request_fetch_topic};
+const kfk__struct_desc kfk__fetch_request_topic_desc = {"FetchTopic", sizeof(kfk__fetch_request_topic), offsetof(kfk__fetch_request_topic, unknown_tags), 3, fd_kfk__fetch_request_topic};
 
 static const kfk__field fd_kfk__fetch_request_forgotten_topic[] = {
     {"Topic", offsetof(kfk__fetch_request_forgotten_topic, topic), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 7, 12, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"TopicId", offsetof(kfk__fetch_request_forgotten_topic, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 13, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Partitions", offsetof(kfk__fetch_request_forgotten_topic, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 7, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_request_forgotten_topic = {"ForgottenTopic", sizeof(kfk__fetch_request_forgotten_topic), offsetof(kfk__fetch_request_forgotten_topic, unknown_tags), 3, fd_kfk__fetch_request_forgotten_topic};
+const kfk__struct_desc kfk__fetch_request_forgotten_topic_desc = {"ForgottenTopic", sizeof(kfk__fetch_request_forgotten_topic), offsetof(kfk__fetch_request_forgotten_topic, unknown_tags), 3, fd_kfk__fetch_request_forgotten_topic};
 
 static const kfk__field fd_kfk__fetch_request[] = {
     {"ClusterId", offsetof(kfk__fetch_request, cluster_id), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 12, KFK__VMAX, 12, KFK__VMAX, 12, KFK__VMAX, 0u, NULL, 0, 0, NULL},
     {"ReplicaId", offsetof(kfk__fetch_request, replica_id), KFK__T_INT32, 0, 0, 0, 0, 14, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"ReplicaState", offsetof(kfk__fetch_request, replica_state), KFK__T_STRUCT, 0, 0, 0, 15, KFK__VMAX, 1, 0, 15, KFK__VMAX, 1u, &sd_kfk__fetch_request_replica_state, 0, 0, NULL},
+    {"ReplicaState", offsetof(kfk__fetch_request, replica_state), KFK__T_STRUCT, 0, 0, 0, 15, KFK__VMAX, 1, 0, 15, KFK__VMAX, 1u, &kfk__fetch_request_replica_state_desc, 0, 0, NULL},
     {"MaxWaitMs", offsetof(kfk__fetch_request, max_wait_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MinBytes", offsetof(kfk__fetch_request, min_bytes), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MaxBytes", offsetof(kfk__fetch_request, max_bytes), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(2147483647), 0, NULL},
     {"IsolationLevel", offsetof(kfk__fetch_request, isolation_level), KFK__T_INT8, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
     {"SessionId", offsetof(kfk__fetch_request, session_id), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 7, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
     {"SessionEpoch", offsetof(kfk__fetch_request, session_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 7, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Topics", offsetof(kfk__fetch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__fetch_request_fetch_topic, 0, 0, NULL},
-    {"ForgottenTopicsData", offsetof(kfk__fetch_request, forgotten_topics_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 7, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__fetch_request_forgotten_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__fetch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__fetch_request_topic_desc, 0, 0, NULL},
+    {"ForgottenTopicsData", offsetof(kfk__fetch_request, forgotten_topics_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 7, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__fetch_request_forgotten_topic_desc, 0, 0, NULL},
     {"RackId", offsetof(kfk__fetch_request, rack_id), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 11, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__fetch_request = {"FetchRequest", sizeof(kfk__fetch_request), offsetof(kfk__fetch_request, unknown_tags), 12, fd_kfk__fetch_request};
+const kfk__struct_desc kfk__fetch_request_desc = {"FetchRequest", sizeof(kfk__fetch_request), offsetof(kfk__fetch_request, unknown_tags), 12, fd_kfk__fetch_request};
 
-const kfk__msg_desc kfk__desc_fetch_request = {"FetchRequest", 1, 0, 17, 12, KFK__MSG_REQUEST, 0, &sd_kfk__fetch_request};
-
-static const kfk__struct_desc sd_kfk__fetch_response_epoch_end_offset;
-static const kfk__struct_desc sd_kfk__fetch_response_leader_id_and_epoch;
-static const kfk__struct_desc sd_kfk__fetch_response_snapshot_id;
-static const kfk__struct_desc sd_kfk__fetch_response_aborted_transaction;
-static const kfk__struct_desc sd_kfk__fetch_response_partition_data;
-static const kfk__struct_desc sd_kfk__fetch_response_fetchable_topic_response;
-static const kfk__struct_desc sd_kfk__fetch_response_node_endpoint;
-static const kfk__struct_desc sd_kfk__fetch_response;
+const kfk__msg_desc kfk__desc_fetch_request = {"FetchRequest", 1, 0, 17, 12, KFK__MSG_REQUEST, 0, &kfk__fetch_request_desc};
 
 static const kfk__field fd_kfk__fetch_response_epoch_end_offset[] = {
     {"Epoch", offsetof(kfk__fetch_response_epoch_end_offset, epoch), KFK__T_INT32, 0, 0, 0, 12, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"EndOffset", offsetof(kfk__fetch_response_epoch_end_offset, end_offset), KFK__T_INT64, 0, 0, 0, 12, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response_epoch_end_offset = {"EpochEndOffset", sizeof(kfk__fetch_response_epoch_end_offset), offsetof(kfk__fetch_response_epoch_end_offset, unknown_tags), 2, fd_kfk__fetch_response_epoch_end_offset};
+const kfk__struct_desc kfk__fetch_response_epoch_end_offset_desc = {"EpochEndOffset", sizeof(kfk__fetch_response_epoch_end_offset), offsetof(kfk__fetch_response_epoch_end_offset, unknown_tags), 2, fd_kfk__fetch_response_epoch_end_offset};
 
 static const kfk__field fd_kfk__fetch_response_leader_id_and_epoch[] = {
     {"LeaderId", offsetof(kfk__fetch_response_leader_id_and_epoch, leader_id), KFK__T_INT32, 0, 0, 0, 12, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"LeaderEpoch", offsetof(kfk__fetch_response_leader_id_and_epoch, leader_epoch), KFK__T_INT32, 0, 0, 0, 12, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response_leader_id_and_epoch = {"LeaderIdAndEpoch", sizeof(kfk__fetch_response_leader_id_and_epoch), offsetof(kfk__fetch_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__fetch_response_leader_id_and_epoch};
+const kfk__struct_desc kfk__fetch_response_leader_id_and_epoch_desc = {"LeaderIdAndEpoch", sizeof(kfk__fetch_response_leader_id_and_epoch), offsetof(kfk__fetch_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__fetch_response_leader_id_and_epoch};
 
 static const kfk__field fd_kfk__fetch_response_snapshot_id[] = {
     {"EndOffset", offsetof(kfk__fetch_response_snapshot_id, end_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"Epoch", offsetof(kfk__fetch_response_snapshot_id, epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response_snapshot_id = {"SnapshotId", sizeof(kfk__fetch_response_snapshot_id), offsetof(kfk__fetch_response_snapshot_id, unknown_tags), 2, fd_kfk__fetch_response_snapshot_id};
+const kfk__struct_desc kfk__fetch_response_snapshot_id_desc = {"SnapshotId", sizeof(kfk__fetch_response_snapshot_id), offsetof(kfk__fetch_response_snapshot_id, unknown_tags), 2, fd_kfk__fetch_response_snapshot_id};
 
 static const kfk__field fd_kfk__fetch_response_aborted_transaction[] = {
     {"ProducerId", offsetof(kfk__fetch_response_aborted_transaction, producer_id), KFK__T_INT64, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"FirstOffset", offsetof(kfk__fetch_response_aborted_transaction, first_offset), KFK__T_INT64, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response_aborted_transaction = {"AbortedTransaction", sizeof(kfk__fetch_response_aborted_transaction), offsetof(kfk__fetch_response_aborted_transaction, unknown_tags), 2, fd_kfk__fetch_response_aborted_transaction};
+const kfk__struct_desc kfk__fetch_response_aborted_transaction_desc = {"AbortedTransaction", sizeof(kfk__fetch_response_aborted_transaction), offsetof(kfk__fetch_response_aborted_transaction, unknown_tags), 2, fd_kfk__fetch_response_aborted_transaction};
 
 static const kfk__field fd_kfk__fetch_response_partition_data[] = {
     {"PartitionIndex", offsetof(kfk__fetch_response_partition_data, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -99,21 +84,21 @@ static const kfk__field fd_kfk__fetch_response_partition_data[] = {
     {"HighWatermark", offsetof(kfk__fetch_response_partition_data, high_watermark), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LastStableOffset", offsetof(kfk__fetch_response_partition_data, last_stable_offset), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"LogStartOffset", offsetof(kfk__fetch_response_partition_data, log_start_offset), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"DivergingEpoch", offsetof(kfk__fetch_response_partition_data, diverging_epoch), KFK__T_STRUCT, 0, 0, 0, 12, KFK__VMAX, 1, 0, 12, KFK__VMAX, 0u, &sd_kfk__fetch_response_epoch_end_offset, 0, 0, NULL},
-    {"CurrentLeader", offsetof(kfk__fetch_response_partition_data, current_leader), KFK__T_STRUCT, 0, 0, 0, 12, KFK__VMAX, 1, 0, 12, KFK__VMAX, 1u, &sd_kfk__fetch_response_leader_id_and_epoch, 0, 0, NULL},
-    {"SnapshotId", offsetof(kfk__fetch_response_partition_data, snapshot_id), KFK__T_STRUCT, 0, 0, 0, 12, KFK__VMAX, 1, 0, 12, KFK__VMAX, 2u, &sd_kfk__fetch_response_snapshot_id, 0, 0, NULL},
-    {"AbortedTransactions", offsetof(kfk__fetch_response_partition_data, aborted_transactions), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 4, KFK__VMAX, 1, 0, 0u, &sd_kfk__fetch_response_aborted_transaction, 0, 0, NULL},
+    {"DivergingEpoch", offsetof(kfk__fetch_response_partition_data, diverging_epoch), KFK__T_STRUCT, 0, 0, 0, 12, KFK__VMAX, 1, 0, 12, KFK__VMAX, 0u, &kfk__fetch_response_epoch_end_offset_desc, 0, 0, NULL},
+    {"CurrentLeader", offsetof(kfk__fetch_response_partition_data, current_leader), KFK__T_STRUCT, 0, 0, 0, 12, KFK__VMAX, 1, 0, 12, KFK__VMAX, 1u, &kfk__fetch_response_leader_id_and_epoch_desc, 0, 0, NULL},
+    {"SnapshotId", offsetof(kfk__fetch_response_partition_data, snapshot_id), KFK__T_STRUCT, 0, 0, 0, 12, KFK__VMAX, 1, 0, 12, KFK__VMAX, 2u, &kfk__fetch_response_snapshot_id_desc, 0, 0, NULL},
+    {"AbortedTransactions", offsetof(kfk__fetch_response_partition_data, aborted_transactions), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 4, KFK__VMAX, 1, 0, 0u, &kfk__fetch_response_aborted_transaction_desc, 0, 0, NULL},
     {"PreferredReadReplica", offsetof(kfk__fetch_response_partition_data, preferred_read_replica), KFK__T_INT32, 0, 0, 0, 11, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"Records", offsetof(kfk__fetch_response_partition_data, records), KFK__T_RECORDS, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response_partition_data = {"PartitionData", sizeof(kfk__fetch_response_partition_data), offsetof(kfk__fetch_response_partition_data, unknown_tags), 11, fd_kfk__fetch_response_partition_data};
+const kfk__struct_desc kfk__fetch_response_partition_data_desc = {"PartitionData", sizeof(kfk__fetch_response_partition_data), offsetof(kfk__fetch_response_partition_data, unknown_tags), 11, fd_kfk__fetch_response_partition_data};
 
 static const kfk__field fd_kfk__fetch_response_fetchable_topic_response[] = {
     {"Topic", offsetof(kfk__fetch_response_fetchable_topic_response, topic), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 0, 12, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"TopicId", offsetof(kfk__fetch_response_fetchable_topic_response, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 13, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__fetch_response_fetchable_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__fetch_response_partition_data, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__fetch_response_fetchable_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__fetch_response_partition_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response_fetchable_topic_response = {"FetchableTopicResponse", sizeof(kfk__fetch_response_fetchable_topic_response), offsetof(kfk__fetch_response_fetchable_topic_response, unknown_tags), 3, fd_kfk__fetch_response_fetchable_topic_response};
+const kfk__struct_desc kfk__fetch_response_fetchable_topic_response_desc = {"FetchableTopicResponse", sizeof(kfk__fetch_response_fetchable_topic_response), offsetof(kfk__fetch_response_fetchable_topic_response, unknown_tags), 3, fd_kfk__fetch_response_fetchable_topic_response};
 
 static const kfk__field fd_kfk__fetch_response_node_endpoint[] = {
     {"NodeId", offsetof(kfk__fetch_response_node_endpoint, node_id), KFK__T_INT32, 0, 0, 0, 16, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -121,16 +106,16 @@ static const kfk__field fd_kfk__fetch_response_node_endpoint[] = {
     {"Port", offsetof(kfk__fetch_response_node_endpoint, port), KFK__T_INT32, 0, 0, 0, 16, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Rack", offsetof(kfk__fetch_response_node_endpoint, rack), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 16, KFK__VMAX, 16, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response_node_endpoint = {"NodeEndpoint", sizeof(kfk__fetch_response_node_endpoint), offsetof(kfk__fetch_response_node_endpoint, unknown_tags), 4, fd_kfk__fetch_response_node_endpoint};
+const kfk__struct_desc kfk__fetch_response_node_endpoint_desc = {"NodeEndpoint", sizeof(kfk__fetch_response_node_endpoint), offsetof(kfk__fetch_response_node_endpoint, unknown_tags), 4, fd_kfk__fetch_response_node_endpoint};
 
 static const kfk__field fd_kfk__fetch_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__fetch_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__fetch_response, error_code), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 7, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"SessionId", offsetof(kfk__fetch_response, session_id), KFK__T_INT32, 0, 0, 0, 7, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
-    {"Responses", offsetof(kfk__fetch_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__fetch_response_fetchable_topic_response, 0, 0, NULL},
-    {"NodeEndpoints", offsetof(kfk__fetch_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 16, KFK__VMAX, 1, 0, 16, KFK__VMAX, 0u, &sd_kfk__fetch_response_node_endpoint, 0, 0, NULL},
+    {"Responses", offsetof(kfk__fetch_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__fetch_response_fetchable_topic_response_desc, 0, 0, NULL},
+    {"NodeEndpoints", offsetof(kfk__fetch_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 16, KFK__VMAX, 1, 0, 16, KFK__VMAX, 0u, &kfk__fetch_response_node_endpoint_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__fetch_response = {"FetchResponse", sizeof(kfk__fetch_response), offsetof(kfk__fetch_response, unknown_tags), 5, fd_kfk__fetch_response};
+const kfk__struct_desc kfk__fetch_response_desc = {"FetchResponse", sizeof(kfk__fetch_response), offsetof(kfk__fetch_response, unknown_tags), 5, fd_kfk__fetch_response};
 
-const kfk__msg_desc kfk__desc_fetch_response = {"FetchResponse", 1, 0, 17, 12, KFK__MSG_RESPONSE, 0, &sd_kfk__fetch_response};
+const kfk__msg_desc kfk__desc_fetch_response = {"FetchResponse", 1, 0, 17, 12, KFK__MSG_RESPONSE, 0, &kfk__fetch_response_desc};
 

@@ -8,8 +8,8 @@
 
 /* FetchRequest: versions 0-17, flexible 12+ */
 typedef struct kfk__fetch_request_replica_state kfk__fetch_request_replica_state;
-typedef struct kfk__fetch_request_fetch_partition kfk__fetch_request_fetch_partition;
-typedef struct kfk__fetch_request_fetch_topic kfk__fetch_request_fetch_topic;
+typedef struct kfk__fetch_request_partition kfk__fetch_request_partition;
+typedef struct kfk__fetch_request_topic kfk__fetch_request_topic;
 typedef struct kfk__fetch_request_forgotten_topic kfk__fetch_request_forgotten_topic;
 typedef struct kfk__fetch_request kfk__fetch_request;
 
@@ -19,7 +19,7 @@ struct kfk__fetch_request_replica_state {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__fetch_request_fetch_partition {
+struct kfk__fetch_request_partition {
     int32_t partition;
     int32_t current_leader_epoch;
     int64_t fetch_offset;
@@ -30,10 +30,10 @@ struct kfk__fetch_request_fetch_partition {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__fetch_request_fetch_topic {
+struct kfk__fetch_request_topic {
     kfk__str topic;
     kfk__uuid topic_id;
-    struct { kfk__fetch_request_fetch_partition *v; int32_t n; } partitions;
+    struct { kfk__fetch_request_partition *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
 };
 
@@ -54,12 +54,17 @@ struct kfk__fetch_request {
     int8_t isolation_level;
     int32_t session_id;
     int32_t session_epoch;
-    struct { kfk__fetch_request_fetch_topic *v; int32_t n; } topics;
+    struct { kfk__fetch_request_topic *v; int32_t n; } topics;
     struct { kfk__fetch_request_forgotten_topic *v; int32_t n; } forgotten_topics_data;
     kfk__str rack_id;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__fetch_request_replica_state_desc;
+extern const kfk__struct_desc kfk__fetch_request_partition_desc;
+extern const kfk__struct_desc kfk__fetch_request_topic_desc;
+extern const kfk__struct_desc kfk__fetch_request_forgotten_topic_desc;
+extern const kfk__struct_desc kfk__fetch_request_desc;
 extern const kfk__msg_desc kfk__desc_fetch_request;
 
 /* FetchResponse: versions 0-17, flexible 12+ */
@@ -135,6 +140,14 @@ struct kfk__fetch_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__fetch_response_epoch_end_offset_desc;
+extern const kfk__struct_desc kfk__fetch_response_leader_id_and_epoch_desc;
+extern const kfk__struct_desc kfk__fetch_response_snapshot_id_desc;
+extern const kfk__struct_desc kfk__fetch_response_aborted_transaction_desc;
+extern const kfk__struct_desc kfk__fetch_response_partition_data_desc;
+extern const kfk__struct_desc kfk__fetch_response_fetchable_topic_response_desc;
+extern const kfk__struct_desc kfk__fetch_response_node_endpoint_desc;
+extern const kfk__struct_desc kfk__fetch_response_desc;
 extern const kfk__msg_desc kfk__desc_fetch_response;
 
 #endif

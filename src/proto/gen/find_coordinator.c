@@ -5,19 +5,14 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__find_coordinator_request;
-
 static const kfk__field fd_kfk__find_coordinator_request[] = {
     {"Key", offsetof(kfk__find_coordinator_request, key), KFK__T_STRING, 0, 0, 0, 0, 3, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"KeyType", offsetof(kfk__find_coordinator_request, key_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
     {"CoordinatorKeys", offsetof(kfk__find_coordinator_request, coordinator_keys), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__find_coordinator_request = {"FindCoordinatorRequest", sizeof(kfk__find_coordinator_request), offsetof(kfk__find_coordinator_request, unknown_tags), 3, fd_kfk__find_coordinator_request};
+const kfk__struct_desc kfk__find_coordinator_request_desc = {"FindCoordinatorRequest", sizeof(kfk__find_coordinator_request), offsetof(kfk__find_coordinator_request, unknown_tags), 3, fd_kfk__find_coordinator_request};
 
-const kfk__msg_desc kfk__desc_find_coordinator_request = {"FindCoordinatorRequest", 10, 0, 6, 3, KFK__MSG_REQUEST, 0, &sd_kfk__find_coordinator_request};
-
-static const kfk__struct_desc sd_kfk__find_coordinator_response_coordinator;
-static const kfk__struct_desc sd_kfk__find_coordinator_response;
+const kfk__msg_desc kfk__desc_find_coordinator_request = {"FindCoordinatorRequest", 10, 0, 6, 3, KFK__MSG_REQUEST, 0, &kfk__find_coordinator_request_desc};
 
 static const kfk__field fd_kfk__find_coordinator_response_coordinator[] = {
     {"Key", offsetof(kfk__find_coordinator_response_coordinator, key), KFK__T_STRING, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -27,7 +22,7 @@ static const kfk__field fd_kfk__find_coordinator_response_coordinator[] = {
     {"ErrorCode", offsetof(kfk__find_coordinator_response_coordinator, error_code), KFK__T_INT16, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__find_coordinator_response_coordinator, error_message), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 4, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__find_coordinator_response_coordinator = {"Coordinator", sizeof(kfk__find_coordinator_response_coordinator), offsetof(kfk__find_coordinator_response_coordinator, unknown_tags), 6, fd_kfk__find_coordinator_response_coordinator};
+const kfk__struct_desc kfk__find_coordinator_response_coordinator_desc = {"Coordinator", sizeof(kfk__find_coordinator_response_coordinator), offsetof(kfk__find_coordinator_response_coordinator, unknown_tags), 6, fd_kfk__find_coordinator_response_coordinator};
 
 static const kfk__field fd_kfk__find_coordinator_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__find_coordinator_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -36,9 +31,9 @@ static const kfk__field fd_kfk__find_coordinator_response[] = {
     {"NodeId", offsetof(kfk__find_coordinator_response, node_id), KFK__T_INT32, 0, 0, 0, 0, 3, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Host", offsetof(kfk__find_coordinator_response, host), KFK__T_STRING, 0, 0, 0, 0, 3, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Port", offsetof(kfk__find_coordinator_response, port), KFK__T_INT32, 0, 0, 0, 0, 3, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Coordinators", offsetof(kfk__find_coordinator_response, coordinators), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__find_coordinator_response_coordinator, 0, 0, NULL},
+    {"Coordinators", offsetof(kfk__find_coordinator_response, coordinators), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__find_coordinator_response_coordinator_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__find_coordinator_response = {"FindCoordinatorResponse", sizeof(kfk__find_coordinator_response), offsetof(kfk__find_coordinator_response, unknown_tags), 7, fd_kfk__find_coordinator_response};
+const kfk__struct_desc kfk__find_coordinator_response_desc = {"FindCoordinatorResponse", sizeof(kfk__find_coordinator_response), offsetof(kfk__find_coordinator_response, unknown_tags), 7, fd_kfk__find_coordinator_response};
 
-const kfk__msg_desc kfk__desc_find_coordinator_response = {"FindCoordinatorResponse", 10, 0, 6, 3, KFK__MSG_RESPONSE, 0, &sd_kfk__find_coordinator_response};
+const kfk__msg_desc kfk__desc_find_coordinator_response = {"FindCoordinatorResponse", 10, 0, 6, 3, KFK__MSG_RESPONSE, 0, &kfk__find_coordinator_response_desc};
 

@@ -16,6 +16,7 @@ struct kfk__find_coordinator_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__find_coordinator_request_desc;
 extern const kfk__msg_desc kfk__desc_find_coordinator_request;
 
 /* FindCoordinatorResponse: versions 0-6, flexible 3+ */
@@ -43,6 +44,8 @@ struct kfk__find_coordinator_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__find_coordinator_response_coordinator_desc;
+extern const kfk__struct_desc kfk__find_coordinator_response_desc;
 extern const kfk__msg_desc kfk__desc_find_coordinator_response;
 
 #endif

@@ -5,16 +5,12 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__get_telemetry_subscriptions_request;
-
 static const kfk__field fd_kfk__get_telemetry_subscriptions_request[] = {
     {"ClientInstanceId", offsetof(kfk__get_telemetry_subscriptions_request, client_instance_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__get_telemetry_subscriptions_request = {"GetTelemetrySubscriptionsRequest", sizeof(kfk__get_telemetry_subscriptions_request), offsetof(kfk__get_telemetry_subscriptions_request, unknown_tags), 1, fd_kfk__get_telemetry_subscriptions_request};
+const kfk__struct_desc kfk__get_telemetry_subscriptions_request_desc = {"GetTelemetrySubscriptionsRequest", sizeof(kfk__get_telemetry_subscriptions_request), offsetof(kfk__get_telemetry_subscriptions_request, unknown_tags), 1, fd_kfk__get_telemetry_subscriptions_request};
 
-const kfk__msg_desc kfk__desc_get_telemetry_subscriptions_request = {"GetTelemetrySubscriptionsRequest", 71, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__get_telemetry_subscriptions_request};
-
-static const kfk__struct_desc sd_kfk__get_telemetry_subscriptions_response;
+const kfk__msg_desc kfk__desc_get_telemetry_subscriptions_request = {"GetTelemetrySubscriptionsRequest", 71, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__get_telemetry_subscriptions_request_desc};
 
 static const kfk__field fd_kfk__get_telemetry_subscriptions_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__get_telemetry_subscriptions_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -27,7 +23,7 @@ static const kfk__field fd_kfk__get_telemetry_subscriptions_response[] = {
     {"DeltaTemporality", offsetof(kfk__get_telemetry_subscriptions_response, delta_temporality), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"RequestedMetrics", offsetof(kfk__get_telemetry_subscriptions_response, requested_metrics), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__get_telemetry_subscriptions_response = {"GetTelemetrySubscriptionsResponse", sizeof(kfk__get_telemetry_subscriptions_response), offsetof(kfk__get_telemetry_subscriptions_response, unknown_tags), 9, fd_kfk__get_telemetry_subscriptions_response};
+const kfk__struct_desc kfk__get_telemetry_subscriptions_response_desc = {"GetTelemetrySubscriptionsResponse", sizeof(kfk__get_telemetry_subscriptions_response), offsetof(kfk__get_telemetry_subscriptions_response, unknown_tags), 9, fd_kfk__get_telemetry_subscriptions_response};
 
-const kfk__msg_desc kfk__desc_get_telemetry_subscriptions_response = {"GetTelemetrySubscriptionsResponse", 71, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__get_telemetry_subscriptions_response};
+const kfk__msg_desc kfk__desc_get_telemetry_subscriptions_response = {"GetTelemetrySubscriptionsResponse", 71, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__get_telemetry_subscriptions_response_desc};
 

@@ -14,6 +14,7 @@ struct kfk__get_telemetry_subscriptions_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__get_telemetry_subscriptions_request_desc;
 extern const kfk__msg_desc kfk__desc_get_telemetry_subscriptions_request;
 
 /* GetTelemetrySubscriptionsResponse: versions 0-0, flexible 0+ */
@@ -32,6 +33,7 @@ struct kfk__get_telemetry_subscriptions_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__get_telemetry_subscriptions_response_desc;
 extern const kfk__msg_desc kfk__desc_get_telemetry_subscriptions_response;
 
 #endif

@@ -5,25 +5,21 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__heartbeat_request;
-
 static const kfk__field fd_kfk__heartbeat_request[] = {
     {"GroupId", offsetof(kfk__heartbeat_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GenerationId", offsetof(kfk__heartbeat_request, generation_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MemberId", offsetof(kfk__heartbeat_request, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupInstanceId", offsetof(kfk__heartbeat_request, group_instance_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__heartbeat_request = {"HeartbeatRequest", sizeof(kfk__heartbeat_request), offsetof(kfk__heartbeat_request, unknown_tags), 4, fd_kfk__heartbeat_request};
+const kfk__struct_desc kfk__heartbeat_request_desc = {"HeartbeatRequest", sizeof(kfk__heartbeat_request), offsetof(kfk__heartbeat_request, unknown_tags), 4, fd_kfk__heartbeat_request};
 
-const kfk__msg_desc kfk__desc_heartbeat_request = {"HeartbeatRequest", 12, 0, 4, 4, KFK__MSG_REQUEST, 0, &sd_kfk__heartbeat_request};
-
-static const kfk__struct_desc sd_kfk__heartbeat_response;
+const kfk__msg_desc kfk__desc_heartbeat_request = {"HeartbeatRequest", 12, 0, 4, 4, KFK__MSG_REQUEST, 0, &kfk__heartbeat_request_desc};
 
 static const kfk__field fd_kfk__heartbeat_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__heartbeat_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__heartbeat_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__heartbeat_response = {"HeartbeatResponse", sizeof(kfk__heartbeat_response), offsetof(kfk__heartbeat_response, unknown_tags), 2, fd_kfk__heartbeat_response};
+const kfk__struct_desc kfk__heartbeat_response_desc = {"HeartbeatResponse", sizeof(kfk__heartbeat_response), offsetof(kfk__heartbeat_response, unknown_tags), 2, fd_kfk__heartbeat_response};
 
-const kfk__msg_desc kfk__desc_heartbeat_response = {"HeartbeatResponse", 12, 0, 4, 4, KFK__MSG_RESPONSE, 0, &sd_kfk__heartbeat_response};
+const kfk__msg_desc kfk__desc_heartbeat_response = {"HeartbeatResponse", 12, 0, 4, 4, KFK__MSG_RESPONSE, 0, &kfk__heartbeat_response_desc};
 

@@ -17,6 +17,7 @@ struct kfk__heartbeat_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__heartbeat_request_desc;
 extern const kfk__msg_desc kfk__desc_heartbeat_request;
 
 /* HeartbeatResponse: versions 0-4, flexible 4+ */
@@ -28,6 +29,7 @@ struct kfk__heartbeat_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__heartbeat_response_desc;
 extern const kfk__msg_desc kfk__desc_heartbeat_response;
 
 #endif

@@ -31,6 +31,9 @@ struct kfk__incremental_alter_configs_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__incremental_alter_configs_request_alterable_config_desc;
+extern const kfk__struct_desc kfk__incremental_alter_configs_request_alter_configs_resource_desc;
+extern const kfk__struct_desc kfk__incremental_alter_configs_request_desc;
 extern const kfk__msg_desc kfk__desc_incremental_alter_configs_request;
 
 /* IncrementalAlterConfigsResponse: versions 0-1, flexible 1+ */
@@ -51,6 +54,8 @@ struct kfk__incremental_alter_configs_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__incremental_alter_configs_response_alter_configs_resource_response_desc;
+extern const kfk__struct_desc kfk__incremental_alter_configs_response_desc;
 extern const kfk__msg_desc kfk__desc_incremental_alter_configs_response;
 
 #endif

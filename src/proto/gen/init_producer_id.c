@@ -5,19 +5,15 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__init_producer_id_request;
-
 static const kfk__field fd_kfk__init_producer_id_request[] = {
     {"TransactionalId", offsetof(kfk__init_producer_id_request, transactional_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"TransactionTimeoutMs", offsetof(kfk__init_producer_id_request, transaction_timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProducerId", offsetof(kfk__init_producer_id_request, producer_id), KFK__T_INT64, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"ProducerEpoch", offsetof(kfk__init_producer_id_request, producer_epoch), KFK__T_INT16, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__init_producer_id_request = {"InitProducerIdRequest", sizeof(kfk__init_producer_id_request), offsetof(kfk__init_producer_id_request, unknown_tags), 4, fd_kfk__init_producer_id_request};
+const kfk__struct_desc kfk__init_producer_id_request_desc = {"InitProducerIdRequest", sizeof(kfk__init_producer_id_request), offsetof(kfk__init_producer_id_request, unknown_tags), 4, fd_kfk__init_producer_id_request};
 
-const kfk__msg_desc kfk__desc_init_producer_id_request = {"InitProducerIdRequest", 22, 0, 5, 2, KFK__MSG_REQUEST, 0, &sd_kfk__init_producer_id_request};
-
-static const kfk__struct_desc sd_kfk__init_producer_id_response;
+const kfk__msg_desc kfk__desc_init_producer_id_request = {"InitProducerIdRequest", 22, 0, 5, 2, KFK__MSG_REQUEST, 0, &kfk__init_producer_id_request_desc};
 
 static const kfk__field fd_kfk__init_producer_id_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__init_producer_id_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -25,7 +21,7 @@ static const kfk__field fd_kfk__init_producer_id_response[] = {
     {"ProducerId", offsetof(kfk__init_producer_id_response, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"ProducerEpoch", offsetof(kfk__init_producer_id_response, producer_epoch), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__init_producer_id_response = {"InitProducerIdResponse", sizeof(kfk__init_producer_id_response), offsetof(kfk__init_producer_id_response, unknown_tags), 4, fd_kfk__init_producer_id_response};
+const kfk__struct_desc kfk__init_producer_id_response_desc = {"InitProducerIdResponse", sizeof(kfk__init_producer_id_response), offsetof(kfk__init_producer_id_response, unknown_tags), 4, fd_kfk__init_producer_id_response};
 
-const kfk__msg_desc kfk__desc_init_producer_id_response = {"InitProducerIdResponse", 22, 0, 5, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__init_producer_id_response};
+const kfk__msg_desc kfk__desc_init_producer_id_response = {"InitProducerIdResponse", 22, 0, 5, 2, KFK__MSG_RESPONSE, 0, &kfk__init_producer_id_response_desc};
 

@@ -17,6 +17,7 @@ struct kfk__init_producer_id_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__init_producer_id_request_desc;
 extern const kfk__msg_desc kfk__desc_init_producer_id_request;
 
 /* InitProducerIdResponse: versions 0-5, flexible 2+ */
@@ -30,6 +31,7 @@ struct kfk__init_producer_id_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__init_producer_id_response_desc;
 extern const kfk__msg_desc kfk__desc_init_producer_id_response;
 
 #endif

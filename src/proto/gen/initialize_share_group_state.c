@@ -5,52 +5,44 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_request_partition_data;
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_request_initialize_state_data;
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_request;
-
 static const kfk__field fd_kfk__initialize_share_group_state_request_partition_data[] = {
     {"Partition", offsetof(kfk__initialize_share_group_state_request_partition_data, partition), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"StateEpoch", offsetof(kfk__initialize_share_group_state_request_partition_data, state_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"StartOffset", offsetof(kfk__initialize_share_group_state_request_partition_data, start_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_request_partition_data = {"PartitionData", sizeof(kfk__initialize_share_group_state_request_partition_data), offsetof(kfk__initialize_share_group_state_request_partition_data, unknown_tags), 3, fd_kfk__initialize_share_group_state_request_partition_data};
+const kfk__struct_desc kfk__initialize_share_group_state_request_partition_data_desc = {"PartitionData", sizeof(kfk__initialize_share_group_state_request_partition_data), offsetof(kfk__initialize_share_group_state_request_partition_data, unknown_tags), 3, fd_kfk__initialize_share_group_state_request_partition_data};
 
 static const kfk__field fd_kfk__initialize_share_group_state_request_initialize_state_data[] = {
     {"TopicId", offsetof(kfk__initialize_share_group_state_request_initialize_state_data, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__initialize_share_group_state_request_initialize_state_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__initialize_share_group_state_request_partition_data, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__initialize_share_group_state_request_initialize_state_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__initialize_share_group_state_request_partition_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_request_initialize_state_data = {"InitializeStateData", sizeof(kfk__initialize_share_group_state_request_initialize_state_data), offsetof(kfk__initialize_share_group_state_request_initialize_state_data, unknown_tags), 2, fd_kfk__initialize_share_group_state_request_initialize_state_data};
+const kfk__struct_desc kfk__initialize_share_group_state_request_initialize_state_data_desc = {"InitializeStateData", sizeof(kfk__initialize_share_group_state_request_initialize_state_data), offsetof(kfk__initialize_share_group_state_request_initialize_state_data, unknown_tags), 2, fd_kfk__initialize_share_group_state_request_initialize_state_data};
 
 static const kfk__field fd_kfk__initialize_share_group_state_request[] = {
     {"GroupId", offsetof(kfk__initialize_share_group_state_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__initialize_share_group_state_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__initialize_share_group_state_request_initialize_state_data, 0, 0, NULL},
+    {"Topics", offsetof(kfk__initialize_share_group_state_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__initialize_share_group_state_request_initialize_state_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_request = {"InitializeShareGroupStateRequest", sizeof(kfk__initialize_share_group_state_request), offsetof(kfk__initialize_share_group_state_request, unknown_tags), 2, fd_kfk__initialize_share_group_state_request};
+const kfk__struct_desc kfk__initialize_share_group_state_request_desc = {"InitializeShareGroupStateRequest", sizeof(kfk__initialize_share_group_state_request), offsetof(kfk__initialize_share_group_state_request, unknown_tags), 2, fd_kfk__initialize_share_group_state_request};
 
-const kfk__msg_desc kfk__desc_initialize_share_group_state_request = {"InitializeShareGroupStateRequest", 83, 0, 0, 0, KFK__MSG_REQUEST, 1, &sd_kfk__initialize_share_group_state_request};
-
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_response_partition_result;
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_response_initialize_state_result;
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_response;
+const kfk__msg_desc kfk__desc_initialize_share_group_state_request = {"InitializeShareGroupStateRequest", 83, 0, 0, 0, KFK__MSG_REQUEST, 1, &kfk__initialize_share_group_state_request_desc};
 
 static const kfk__field fd_kfk__initialize_share_group_state_response_partition_result[] = {
     {"Partition", offsetof(kfk__initialize_share_group_state_response_partition_result, partition), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__initialize_share_group_state_response_partition_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__initialize_share_group_state_response_partition_result, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_response_partition_result = {"PartitionResult", sizeof(kfk__initialize_share_group_state_response_partition_result), offsetof(kfk__initialize_share_group_state_response_partition_result, unknown_tags), 3, fd_kfk__initialize_share_group_state_response_partition_result};
+const kfk__struct_desc kfk__initialize_share_group_state_response_partition_result_desc = {"PartitionResult", sizeof(kfk__initialize_share_group_state_response_partition_result), offsetof(kfk__initialize_share_group_state_response_partition_result, unknown_tags), 3, fd_kfk__initialize_share_group_state_response_partition_result};
 
 static const kfk__field fd_kfk__initialize_share_group_state_response_initialize_state_result[] = {
     {"TopicId", offsetof(kfk__initialize_share_group_state_response_initialize_state_result, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__initialize_share_group_state_response_initialize_state_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__initialize_share_group_state_response_partition_result, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__initialize_share_group_state_response_initialize_state_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__initialize_share_group_state_response_partition_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_response_initialize_state_result = {"InitializeStateResult", sizeof(kfk__initialize_share_group_state_response_initialize_state_result), offsetof(kfk__initialize_share_group_state_response_initialize_state_result, unknown_tags), 2, fd_kfk__initialize_share_group_state_response_initialize_state_result};
+const kfk__struct_desc kfk__initialize_share_group_state_response_initialize_state_result_desc = {"InitializeStateResult", sizeof(kfk__initialize_share_group_state_response_initialize_state_result), offsetof(kfk__initialize_share_group_state_response_initialize_state_result, unknown_tags), 2, fd_kfk__initialize_share_group_state_response_initialize_state_result};
 
 static const kfk__field fd_kfk__initialize_share_group_state_response[] = {
-    {"Results", offsetof(kfk__initialize_share_group_state_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__initialize_share_group_state_response_initialize_state_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__initialize_share_group_state_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__initialize_share_group_state_response_initialize_state_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__initialize_share_group_state_response = {"InitializeShareGroupStateResponse", sizeof(kfk__initialize_share_group_state_response), offsetof(kfk__initialize_share_group_state_response, unknown_tags), 1, fd_kfk__initialize_share_group_state_response};
+const kfk__struct_desc kfk__initialize_share_group_state_response_desc = {"InitializeShareGroupStateResponse", sizeof(kfk__initialize_share_group_state_response), offsetof(kfk__initialize_share_group_state_response, unknown_tags), 1, fd_kfk__initialize_share_group_state_response};
 
-const kfk__msg_desc kfk__desc_initialize_share_group_state_response = {"InitializeShareGroupStateResponse", 83, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__initialize_share_group_state_response};
+const kfk__msg_desc kfk__desc_initialize_share_group_state_response = {"InitializeShareGroupStateResponse", 83, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__initialize_share_group_state_response_desc};
 

@@ -30,6 +30,9 @@ struct kfk__initialize_share_group_state_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__initialize_share_group_state_request_partition_data_desc;
+extern const kfk__struct_desc kfk__initialize_share_group_state_request_initialize_state_data_desc;
+extern const kfk__struct_desc kfk__initialize_share_group_state_request_desc;
 extern const kfk__msg_desc kfk__desc_initialize_share_group_state_request;
 
 /* InitializeShareGroupStateResponse: versions 0-0, flexible 0+ */
@@ -55,6 +58,9 @@ struct kfk__initialize_share_group_state_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__initialize_share_group_state_response_partition_result_desc;
+extern const kfk__struct_desc kfk__initialize_share_group_state_response_initialize_state_result_desc;
+extern const kfk__struct_desc kfk__initialize_share_group_state_response_desc;
 extern const kfk__msg_desc kfk__desc_initialize_share_group_state_response;
 
 #endif

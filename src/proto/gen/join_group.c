@@ -5,14 +5,11 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__join_group_request_protocol;
-static const kfk__struct_desc sd_kfk__join_group_request;
-
 static const kfk__field fd_kfk__join_group_request_protocol[] = {
     {"Name", offsetof(kfk__join_group_request_protocol, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Metadata", offsetof(kfk__join_group_request_protocol, metadata), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__join_group_request_protocol = {"JoinGroupRequestProtocol", sizeof(kfk__join_group_request_protocol), offsetof(kfk__join_group_request_protocol, unknown_tags), 2, fd_kfk__join_group_request_protocol};
+const kfk__struct_desc kfk__join_group_request_protocol_desc = {"JoinGroupRequestProtocol", sizeof(kfk__join_group_request_protocol), offsetof(kfk__join_group_request_protocol, unknown_tags), 2, fd_kfk__join_group_request_protocol};
 
 static const kfk__field fd_kfk__join_group_request[] = {
     {"GroupId", offsetof(kfk__join_group_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -21,22 +18,19 @@ static const kfk__field fd_kfk__join_group_request[] = {
     {"MemberId", offsetof(kfk__join_group_request, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupInstanceId", offsetof(kfk__join_group_request, group_instance_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProtocolType", offsetof(kfk__join_group_request, protocol_type), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Protocols", offsetof(kfk__join_group_request, protocols), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__join_group_request_protocol, 0, 0, NULL},
+    {"Protocols", offsetof(kfk__join_group_request, protocols), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__join_group_request_protocol_desc, 0, 0, NULL},
     {"Reason", offsetof(kfk__join_group_request, reason), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 8, KFK__VMAX, 8, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__join_group_request = {"JoinGroupRequest", sizeof(kfk__join_group_request), offsetof(kfk__join_group_request, unknown_tags), 8, fd_kfk__join_group_request};
+const kfk__struct_desc kfk__join_group_request_desc = {"JoinGroupRequest", sizeof(kfk__join_group_request), offsetof(kfk__join_group_request, unknown_tags), 8, fd_kfk__join_group_request};
 
-const kfk__msg_desc kfk__desc_join_group_request = {"JoinGroupRequest", 11, 0, 9, 6, KFK__MSG_REQUEST, 0, &sd_kfk__join_group_request};
-
-static const kfk__struct_desc sd_kfk__join_group_response_member;
-static const kfk__struct_desc sd_kfk__join_group_response;
+const kfk__msg_desc kfk__desc_join_group_request = {"JoinGroupRequest", 11, 0, 9, 6, KFK__MSG_REQUEST, 0, &kfk__join_group_request_desc};
 
 static const kfk__field fd_kfk__join_group_response_member[] = {
     {"MemberId", offsetof(kfk__join_group_response_member, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupInstanceId", offsetof(kfk__join_group_response_member, group_instance_id), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Metadata", offsetof(kfk__join_group_response_member, metadata), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__join_group_response_member = {"JoinGroupResponseMember", sizeof(kfk__join_group_response_member), offsetof(kfk__join_group_response_member, unknown_tags), 3, fd_kfk__join_group_response_member};
+const kfk__struct_desc kfk__join_group_response_member_desc = {"JoinGroupResponseMember", sizeof(kfk__join_group_response_member), offsetof(kfk__join_group_response_member, unknown_tags), 3, fd_kfk__join_group_response_member};
 
 static const kfk__field fd_kfk__join_group_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__join_group_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -47,9 +41,9 @@ static const kfk__field fd_kfk__join_group_response[] = {
     {"Leader", offsetof(kfk__join_group_response, leader), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"SkipAssignment", offsetof(kfk__join_group_response, skip_assignment), KFK__T_BOOL, 0, 0, 0, 9, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MemberId", offsetof(kfk__join_group_response, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Members", offsetof(kfk__join_group_response, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__join_group_response_member, 0, 0, NULL},
+    {"Members", offsetof(kfk__join_group_response, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__join_group_response_member_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__join_group_response = {"JoinGroupResponse", sizeof(kfk__join_group_response), offsetof(kfk__join_group_response, unknown_tags), 9, fd_kfk__join_group_response};
+const kfk__struct_desc kfk__join_group_response_desc = {"JoinGroupResponse", sizeof(kfk__join_group_response), offsetof(kfk__join_group_response, unknown_tags), 9, fd_kfk__join_group_response};
 
-const kfk__msg_desc kfk__desc_join_group_response = {"JoinGroupResponse", 11, 0, 9, 6, KFK__MSG_RESPONSE, 0, &sd_kfk__join_group_response};
+const kfk__msg_desc kfk__desc_join_group_response = {"JoinGroupResponse", 11, 0, 9, 6, KFK__MSG_RESPONSE, 0, &kfk__join_group_response_desc};
 

@@ -28,6 +28,8 @@ struct kfk__join_group_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__join_group_request_protocol_desc;
+extern const kfk__struct_desc kfk__join_group_request_desc;
 extern const kfk__msg_desc kfk__desc_join_group_request;
 
 /* JoinGroupResponse: versions 0-9, flexible 6+ */
@@ -54,6 +56,8 @@ struct kfk__join_group_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__join_group_response_member_desc;
+extern const kfk__struct_desc kfk__join_group_response_desc;
 extern const kfk__msg_desc kfk__desc_join_group_response;
 
 #endif

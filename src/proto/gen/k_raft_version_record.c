@@ -5,13 +5,11 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__k_raft_version_record;
-
 static const kfk__field fd_kfk__k_raft_version_record[] = {
     {"Version", offsetof(kfk__k_raft_version_record, version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"KRaftVersion", offsetof(kfk__k_raft_version_record, k_raft_version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__k_raft_version_record = {"KRaftVersionRecord", sizeof(kfk__k_raft_version_record), offsetof(kfk__k_raft_version_record, unknown_tags), 2, fd_kfk__k_raft_version_record};
+const kfk__struct_desc kfk__k_raft_version_record_desc = {"KRaftVersionRecord", sizeof(kfk__k_raft_version_record), offsetof(kfk__k_raft_version_record, unknown_tags), 2, fd_kfk__k_raft_version_record};
 
-const kfk__msg_desc kfk__desc_k_raft_version_record = {"KRaftVersionRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &sd_kfk__k_raft_version_record};
+const kfk__msg_desc kfk__desc_k_raft_version_record = {"KRaftVersionRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &kfk__k_raft_version_record_desc};
 

@@ -15,6 +15,7 @@ struct kfk__k_raft_version_record {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__k_raft_version_record_desc;
 extern const kfk__msg_desc kfk__desc_k_raft_version_record;
 
 #endif

@@ -5,22 +5,19 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__leader_change_message_voter;
-static const kfk__struct_desc sd_kfk__leader_change_message;
-
 static const kfk__field fd_kfk__leader_change_message_voter[] = {
     {"VoterId", offsetof(kfk__leader_change_message_voter, voter_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"VoterDirectoryId", offsetof(kfk__leader_change_message_voter, voter_directory_id), KFK__T_UUID, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__leader_change_message_voter = {"Voter", sizeof(kfk__leader_change_message_voter), offsetof(kfk__leader_change_message_voter, unknown_tags), 2, fd_kfk__leader_change_message_voter};
+const kfk__struct_desc kfk__leader_change_message_voter_desc = {"Voter", sizeof(kfk__leader_change_message_voter), offsetof(kfk__leader_change_message_voter, unknown_tags), 2, fd_kfk__leader_change_message_voter};
 
 static const kfk__field fd_kfk__leader_change_message[] = {
     {"Version", offsetof(kfk__leader_change_message, version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LeaderId", offsetof(kfk__leader_change_message, leader_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Voters", offsetof(kfk__leader_change_message, voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__leader_change_message_voter, 0, 0, NULL},
-    {"GrantingVoters", offsetof(kfk__leader_change_message, granting_voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__leader_change_message_voter, 0, 0, NULL},
+    {"Voters", offsetof(kfk__leader_change_message, voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__leader_change_message_voter_desc, 0, 0, NULL},
+    {"GrantingVoters", offsetof(kfk__leader_change_message, granting_voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__leader_change_message_voter_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__leader_change_message = {"LeaderChangeMessage", sizeof(kfk__leader_change_message), offsetof(kfk__leader_change_message, unknown_tags), 4, fd_kfk__leader_change_message};
+const kfk__struct_desc kfk__leader_change_message_desc = {"LeaderChangeMessage", sizeof(kfk__leader_change_message), offsetof(kfk__leader_change_message, unknown_tags), 4, fd_kfk__leader_change_message};
 
-const kfk__msg_desc kfk__desc_leader_change_message = {"LeaderChangeMessage", -1, 0, 1, 0, KFK__MSG_DATA, 0, &sd_kfk__leader_change_message};
+const kfk__msg_desc kfk__desc_leader_change_message = {"LeaderChangeMessage", -1, 0, 1, 0, KFK__MSG_DATA, 0, &kfk__leader_change_message_desc};
 

@@ -24,6 +24,8 @@ struct kfk__leader_change_message {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__leader_change_message_voter_desc;
+extern const kfk__struct_desc kfk__leader_change_message_desc;
 extern const kfk__msg_desc kfk__desc_leader_change_message;
 
 #endif

@@ -5,41 +5,35 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__leave_group_request_member_identity;
-static const kfk__struct_desc sd_kfk__leave_group_request;
-
 static const kfk__field fd_kfk__leave_group_request_member_identity[] = {
     {"MemberId", offsetof(kfk__leave_group_request_member_identity, member_id), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupInstanceId", offsetof(kfk__leave_group_request_member_identity, group_instance_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Reason", offsetof(kfk__leave_group_request_member_identity, reason), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__leave_group_request_member_identity = {"MemberIdentity", sizeof(kfk__leave_group_request_member_identity), offsetof(kfk__leave_group_request_member_identity, unknown_tags), 3, fd_kfk__leave_group_request_member_identity};
+const kfk__struct_desc kfk__leave_group_request_member_identity_desc = {"MemberIdentity", sizeof(kfk__leave_group_request_member_identity), offsetof(kfk__leave_group_request_member_identity, unknown_tags), 3, fd_kfk__leave_group_request_member_identity};
 
 static const kfk__field fd_kfk__leave_group_request[] = {
     {"GroupId", offsetof(kfk__leave_group_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"MemberId", offsetof(kfk__leave_group_request, member_id), KFK__T_STRING, 0, 0, 0, 0, 2, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Members", offsetof(kfk__leave_group_request, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__leave_group_request_member_identity, 0, 0, NULL},
+    {"Members", offsetof(kfk__leave_group_request, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__leave_group_request_member_identity_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__leave_group_request = {"LeaveGroupRequest", sizeof(kfk__leave_group_request), offsetof(kfk__leave_group_request, unknown_tags), 3, fd_kfk__leave_group_request};
+const kfk__struct_desc kfk__leave_group_request_desc = {"LeaveGroupRequest", sizeof(kfk__leave_group_request), offsetof(kfk__leave_group_request, unknown_tags), 3, fd_kfk__leave_group_request};
 
-const kfk__msg_desc kfk__desc_leave_group_request = {"LeaveGroupRequest", 13, 0, 5, 4, KFK__MSG_REQUEST, 0, &sd_kfk__leave_group_request};
-
-static const kfk__struct_desc sd_kfk__leave_group_response_member_response;
-static const kfk__struct_desc sd_kfk__leave_group_response;
+const kfk__msg_desc kfk__desc_leave_group_request = {"LeaveGroupRequest", 13, 0, 5, 4, KFK__MSG_REQUEST, 0, &kfk__leave_group_request_desc};
 
 static const kfk__field fd_kfk__leave_group_response_member_response[] = {
     {"MemberId", offsetof(kfk__leave_group_response_member_response, member_id), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupInstanceId", offsetof(kfk__leave_group_response_member_response, group_instance_id), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"ErrorCode", offsetof(kfk__leave_group_response_member_response, error_code), KFK__T_INT16, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__leave_group_response_member_response = {"MemberResponse", sizeof(kfk__leave_group_response_member_response), offsetof(kfk__leave_group_response_member_response, unknown_tags), 3, fd_kfk__leave_group_response_member_response};
+const kfk__struct_desc kfk__leave_group_response_member_response_desc = {"MemberResponse", sizeof(kfk__leave_group_response_member_response), offsetof(kfk__leave_group_response_member_response, unknown_tags), 3, fd_kfk__leave_group_response_member_response};
 
 static const kfk__field fd_kfk__leave_group_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__leave_group_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__leave_group_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Members", offsetof(kfk__leave_group_response, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__leave_group_response_member_response, 0, 0, NULL},
+    {"Members", offsetof(kfk__leave_group_response, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__leave_group_response_member_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__leave_group_response = {"LeaveGroupResponse", sizeof(kfk__leave_group_response), offsetof(kfk__leave_group_response, unknown_tags), 3, fd_kfk__leave_group_response};
+const kfk__struct_desc kfk__leave_group_response_desc = {"LeaveGroupResponse", sizeof(kfk__leave_group_response), offsetof(kfk__leave_group_response, unknown_tags), 3, fd_kfk__leave_group_response};
 
-const kfk__msg_desc kfk__desc_leave_group_response = {"LeaveGroupResponse", 13, 0, 5, 4, KFK__MSG_RESPONSE, 0, &sd_kfk__leave_group_response};
+const kfk__msg_desc kfk__desc_leave_group_response = {"LeaveGroupResponse", 13, 0, 5, 4, KFK__MSG_RESPONSE, 0, &kfk__leave_group_response_desc};
 

@@ -24,6 +24,8 @@ struct kfk__leave_group_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__leave_group_request_member_identity_desc;
+extern const kfk__struct_desc kfk__leave_group_request_desc;
 extern const kfk__msg_desc kfk__desc_leave_group_request;
 
 /* LeaveGroupResponse: versions 0-5, flexible 4+ */
@@ -44,6 +46,8 @@ struct kfk__leave_group_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__leave_group_response_member_response_desc;
+extern const kfk__struct_desc kfk__leave_group_response_desc;
 extern const kfk__msg_desc kfk__desc_leave_group_response;
 
 #endif

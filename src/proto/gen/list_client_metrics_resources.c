@@ -5,29 +5,24 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__list_client_metrics_resources_request;
-
 static const kfk__field fd_kfk__list_client_metrics_resources_request[] = {
     {0}
 };
-static const kfk__struct_desc sd_kfk__list_client_metrics_resources_request = {"ListClientMetricsResourcesRequest", sizeof(kfk__list_client_metrics_resources_request), offsetof(kfk__list_client_metrics_resources_request, unknown_tags), 0, fd_kfk__list_client_metrics_resources_request};
+const kfk__struct_desc kfk__list_client_metrics_resources_request_desc = {"ListClientMetricsResourcesRequest", sizeof(kfk__list_client_metrics_resources_request), offsetof(kfk__list_client_metrics_resources_request, unknown_tags), 0, fd_kfk__list_client_metrics_resources_request};
 
-const kfk__msg_desc kfk__desc_list_client_metrics_resources_request = {"ListClientMetricsResourcesRequest", 74, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__list_client_metrics_resources_request};
-
-static const kfk__struct_desc sd_kfk__list_client_metrics_resources_response_client_metrics_resource;
-static const kfk__struct_desc sd_kfk__list_client_metrics_resources_response;
+const kfk__msg_desc kfk__desc_list_client_metrics_resources_request = {"ListClientMetricsResourcesRequest", 74, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__list_client_metrics_resources_request_desc};
 
 static const kfk__field fd_kfk__list_client_metrics_resources_response_client_metrics_resource[] = {
     {"Name", offsetof(kfk__list_client_metrics_resources_response_client_metrics_resource, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__list_client_metrics_resources_response_client_metrics_resource = {"ClientMetricsResource", sizeof(kfk__list_client_metrics_resources_response_client_metrics_resource), offsetof(kfk__list_client_metrics_resources_response_client_metrics_resource, unknown_tags), 1, fd_kfk__list_client_metrics_resources_response_client_metrics_resource};
+const kfk__struct_desc kfk__list_client_metrics_resources_response_client_metrics_resource_desc = {"ClientMetricsResource", sizeof(kfk__list_client_metrics_resources_response_client_metrics_resource), offsetof(kfk__list_client_metrics_resources_response_client_metrics_resource, unknown_tags), 1, fd_kfk__list_client_metrics_resources_response_client_metrics_resource};
 
 static const kfk__field fd_kfk__list_client_metrics_resources_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__list_client_metrics_resources_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__list_client_metrics_resources_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ClientMetricsResources", offsetof(kfk__list_client_metrics_resources_response, client_metrics_resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_client_metrics_resources_response_client_metrics_resource, 0, 0, NULL},
+    {"ClientMetricsResources", offsetof(kfk__list_client_metrics_resources_response, client_metrics_resources), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_client_metrics_resources_response_client_metrics_resource_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_client_metrics_resources_response = {"ListClientMetricsResourcesResponse", sizeof(kfk__list_client_metrics_resources_response), offsetof(kfk__list_client_metrics_resources_response, unknown_tags), 3, fd_kfk__list_client_metrics_resources_response};
+const kfk__struct_desc kfk__list_client_metrics_resources_response_desc = {"ListClientMetricsResourcesResponse", sizeof(kfk__list_client_metrics_resources_response), offsetof(kfk__list_client_metrics_resources_response, unknown_tags), 3, fd_kfk__list_client_metrics_resources_response};
 
-const kfk__msg_desc kfk__desc_list_client_metrics_resources_response = {"ListClientMetricsResourcesResponse", 74, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__list_client_metrics_resources_response};
+const kfk__msg_desc kfk__desc_list_client_metrics_resources_response = {"ListClientMetricsResourcesResponse", 74, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__list_client_metrics_resources_response_desc};
 

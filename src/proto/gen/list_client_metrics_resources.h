@@ -13,6 +13,7 @@ struct kfk__list_client_metrics_resources_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_client_metrics_resources_request_desc;
 extern const kfk__msg_desc kfk__desc_list_client_metrics_resources_request;
 
 /* ListClientMetricsResourcesResponse: versions 0-0, flexible 0+ */
@@ -31,6 +32,8 @@ struct kfk__list_client_metrics_resources_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_client_metrics_resources_response_client_metrics_resource_desc;
+extern const kfk__struct_desc kfk__list_client_metrics_resources_response_desc;
 extern const kfk__msg_desc kfk__desc_list_client_metrics_resources_response;
 
 #endif

@@ -5,18 +5,13 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__list_groups_request;
-
 static const kfk__field fd_kfk__list_groups_request[] = {
     {"StatesFilter", offsetof(kfk__list_groups_request, states_filter), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TypesFilter", offsetof(kfk__list_groups_request, types_filter), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_groups_request = {"ListGroupsRequest", sizeof(kfk__list_groups_request), offsetof(kfk__list_groups_request, unknown_tags), 2, fd_kfk__list_groups_request};
+const kfk__struct_desc kfk__list_groups_request_desc = {"ListGroupsRequest", sizeof(kfk__list_groups_request), offsetof(kfk__list_groups_request, unknown_tags), 2, fd_kfk__list_groups_request};
 
-const kfk__msg_desc kfk__desc_list_groups_request = {"ListGroupsRequest", 16, 0, 5, 3, KFK__MSG_REQUEST, 0, &sd_kfk__list_groups_request};
-
-static const kfk__struct_desc sd_kfk__list_groups_response_listed_group;
-static const kfk__struct_desc sd_kfk__list_groups_response;
+const kfk__msg_desc kfk__desc_list_groups_request = {"ListGroupsRequest", 16, 0, 5, 3, KFK__MSG_REQUEST, 0, &kfk__list_groups_request_desc};
 
 static const kfk__field fd_kfk__list_groups_response_listed_group[] = {
     {"GroupId", offsetof(kfk__list_groups_response_listed_group, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -24,14 +19,14 @@ static const kfk__field fd_kfk__list_groups_response_listed_group[] = {
     {"GroupState", offsetof(kfk__list_groups_response_listed_group, group_state), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupType", offsetof(kfk__list_groups_response_listed_group, group_type), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__list_groups_response_listed_group = {"ListedGroup", sizeof(kfk__list_groups_response_listed_group), offsetof(kfk__list_groups_response_listed_group, unknown_tags), 4, fd_kfk__list_groups_response_listed_group};
+const kfk__struct_desc kfk__list_groups_response_listed_group_desc = {"ListedGroup", sizeof(kfk__list_groups_response_listed_group), offsetof(kfk__list_groups_response_listed_group, unknown_tags), 4, fd_kfk__list_groups_response_listed_group};
 
 static const kfk__field fd_kfk__list_groups_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__list_groups_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__list_groups_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Groups", offsetof(kfk__list_groups_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_groups_response_listed_group, 0, 0, NULL},
+    {"Groups", offsetof(kfk__list_groups_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_groups_response_listed_group_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_groups_response = {"ListGroupsResponse", sizeof(kfk__list_groups_response), offsetof(kfk__list_groups_response, unknown_tags), 3, fd_kfk__list_groups_response};
+const kfk__struct_desc kfk__list_groups_response_desc = {"ListGroupsResponse", sizeof(kfk__list_groups_response), offsetof(kfk__list_groups_response, unknown_tags), 3, fd_kfk__list_groups_response};
 
-const kfk__msg_desc kfk__desc_list_groups_response = {"ListGroupsResponse", 16, 0, 5, 3, KFK__MSG_RESPONSE, 0, &sd_kfk__list_groups_response};
+const kfk__msg_desc kfk__desc_list_groups_response = {"ListGroupsResponse", 16, 0, 5, 3, KFK__MSG_RESPONSE, 0, &kfk__list_groups_response_desc};
 

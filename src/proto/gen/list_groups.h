@@ -15,6 +15,7 @@ struct kfk__list_groups_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_groups_request_desc;
 extern const kfk__msg_desc kfk__desc_list_groups_request;
 
 /* ListGroupsResponse: versions 0-5, flexible 3+ */
@@ -36,6 +37,8 @@ struct kfk__list_groups_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_groups_response_listed_group_desc;
+extern const kfk__struct_desc kfk__list_groups_response_desc;
 extern const kfk__msg_desc kfk__desc_list_groups_response;
 
 #endif

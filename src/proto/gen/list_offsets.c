@@ -5,59 +5,51 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__list_offsets_request_list_offsets_partition;
-static const kfk__struct_desc sd_kfk__list_offsets_request_list_offsets_topic;
-static const kfk__struct_desc sd_kfk__list_offsets_request;
-
-static const kfk__field fd_kfk__list_offsets_request_list_offsets_partition[] = {
-    {"PartitionIndex", offsetof(kfk__list_offsets_request_list_offsets_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"CurrentLeaderEpoch", offsetof(kfk__list_offsets_request_list_offsets_partition, current_leader_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Timestamp", offsetof(kfk__list_offsets_request_list_offsets_partition, timestamp), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"MaxNumOffsets", offsetof(kfk__list_offsets_request_list_offsets_partition, max_num_offsets), KFK__T_INT32, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0u, NULL, INT64_C(1), 0, NULL},
+static const kfk__field fd_kfk__list_offsets_request_partition[] = {
+    {"PartitionIndex", offsetof(kfk__list_offsets_request_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"CurrentLeaderEpoch", offsetof(kfk__list_offsets_request_partition, current_leader_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"Timestamp", offsetof(kfk__list_offsets_request_partition, timestamp), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"MaxNumOffsets", offsetof(kfk__list_offsets_request_partition, max_num_offsets), KFK__T_INT32, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0u, NULL, INT64_C(1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_offsets_request_list_offsets_partition = {"ListOffsetsPartition", sizeof(kfk__list_offsets_request_list_offsets_partition), offsetof(kfk__list_offsets_request_list_offsets_partition, unknown_tags), 4, fd_kfk__list_offsets_request_list_offsets_partition};
+const kfk__struct_desc kfk__list_offsets_request_partition_desc = {"ListOffsetsPartition", sizeof(kfk__list_offsets_request_partition), offsetof(kfk__list_offsets_request_partition, unknown_tags), 4, fd_kfk__list_offsets_request_partition};
 
-static const kfk__field fd_kfk__list_offsets_request_list_offsets_topic[] = {
-    {"Name", offsetof(kfk__list_offsets_request_list_offsets_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__list_offsets_request_list_offsets_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_offsets_request_list_offsets_partition, 0, 0, NULL},
+static const kfk__field fd_kfk__list_offsets_request_topic[] = {
+    {"Name", offsetof(kfk__list_offsets_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Partitions", offsetof(kfk__list_offsets_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_offsets_request_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_offsets_request_list_offsets_topic = {"ListOffsetsTopic", sizeof(kfk__list_offsets_request_list_offsets_topic), offsetof(kfk__list_offsets_request_list_offsets_topic, unknown_tags), 2, fd_kfk__list_offsets_request_list_offsets_topic};
+const kfk__struct_desc kfk__list_offsets_request_topic_desc = {"ListOffsetsTopic", sizeof(kfk__list_offsets_request_topic), offsetof(kfk__list_offsets_request_topic, unknown_tags), 2, fd_kfk__list_offsets_request_topic};
 
 static const kfk__field fd_kfk__list_offsets_request[] = {
     {"ReplicaId", offsetof(kfk__list_offsets_request, replica_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IsolationLevel", offsetof(kfk__list_offsets_request, isolation_level), KFK__T_INT8, 0, 0, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__list_offsets_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_offsets_request_list_offsets_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__list_offsets_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_offsets_request_topic_desc, 0, 0, NULL},
     {"TimeoutMs", offsetof(kfk__list_offsets_request, timeout_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 10, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_offsets_request = {"ListOffsetsRequest", sizeof(kfk__list_offsets_request), offsetof(kfk__list_offsets_request, unknown_tags), 4, fd_kfk__list_offsets_request};
+const kfk__struct_desc kfk__list_offsets_request_desc = {"ListOffsetsRequest", sizeof(kfk__list_offsets_request), offsetof(kfk__list_offsets_request, unknown_tags), 4, fd_kfk__list_offsets_request};
 
-const kfk__msg_desc kfk__desc_list_offsets_request = {"ListOffsetsRequest", 2, 0, 10, 6, KFK__MSG_REQUEST, 0, &sd_kfk__list_offsets_request};
+const kfk__msg_desc kfk__desc_list_offsets_request = {"ListOffsetsRequest", 2, 0, 10, 6, KFK__MSG_REQUEST, 0, &kfk__list_offsets_request_desc};
 
-static const kfk__struct_desc sd_kfk__list_offsets_response_list_offsets_partition_response;
-static const kfk__struct_desc sd_kfk__list_offsets_response_list_offsets_topic_response;
-static const kfk__struct_desc sd_kfk__list_offsets_response;
-
-static const kfk__field fd_kfk__list_offsets_response_list_offsets_partition_response[] = {
-    {"PartitionIndex", offsetof(kfk__list_offsets_response_list_offsets_partition_response, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"ErrorCode", offsetof(kfk__list_offsets_response_list_offsets_partition_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"OldStyleOffsets", offsetof(kfk__list_offsets_response_list_offsets_partition_response, old_style_offsets), KFK__T_ARRAY, KFK__T_INT64, 0, sizeof(int64_t), 0, 0, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Timestamp", offsetof(kfk__list_offsets_response_list_offsets_partition_response, timestamp), KFK__T_INT64, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Offset", offsetof(kfk__list_offsets_response_list_offsets_partition_response, offset), KFK__T_INT64, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"LeaderEpoch", offsetof(kfk__list_offsets_response_list_offsets_partition_response, leader_epoch), KFK__T_INT32, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+static const kfk__field fd_kfk__list_offsets_response_partition_response[] = {
+    {"PartitionIndex", offsetof(kfk__list_offsets_response_partition_response, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"ErrorCode", offsetof(kfk__list_offsets_response_partition_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"OldStyleOffsets", offsetof(kfk__list_offsets_response_partition_response, old_style_offsets), KFK__T_ARRAY, KFK__T_INT64, 0, sizeof(int64_t), 0, 0, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Timestamp", offsetof(kfk__list_offsets_response_partition_response, timestamp), KFK__T_INT64, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"Offset", offsetof(kfk__list_offsets_response_partition_response, offset), KFK__T_INT64, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
+    {"LeaderEpoch", offsetof(kfk__list_offsets_response_partition_response, leader_epoch), KFK__T_INT32, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_offsets_response_list_offsets_partition_response = {"ListOffsetsPartitionResponse", sizeof(kfk__list_offsets_response_list_offsets_partition_response), offsetof(kfk__list_offsets_response_list_offsets_partition_response, unknown_tags), 6, fd_kfk__list_offsets_response_list_offsets_partition_response};
+const kfk__struct_desc kfk__list_offsets_response_partition_response_desc = {"ListOffsetsPartitionResponse", sizeof(kfk__list_offsets_response_partition_response), offsetof(kfk__list_offsets_response_partition_response, unknown_tags), 6, fd_kfk__list_offsets_response_partition_response};
 
-static const kfk__field fd_kfk__list_offsets_response_list_offsets_topic_response[] = {
-    {"Name", offsetof(kfk__list_offsets_response_list_offsets_topic_response, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__list_offsets_response_list_offsets_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_offsets_response_list_offsets_partition_response, 0, 0, NULL},
+static const kfk__field fd_kfk__list_offsets_response_topic_response[] = {
+    {"Name", offsetof(kfk__list_offsets_response_topic_response, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"Partitions", offsetof(kfk__list_offsets_response_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_offsets_response_partition_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_offsets_response_list_offsets_topic_response = {"ListOffsetsTopicResponse", sizeof(kfk__list_offsets_response_list_offsets_topic_response), offsetof(kfk__list_offsets_response_list_offsets_topic_response, unknown_tags), 2, fd_kfk__list_offsets_response_list_offsets_topic_response};
+const kfk__struct_desc kfk__list_offsets_response_topic_response_desc = {"ListOffsetsTopicResponse", sizeof(kfk__list_offsets_response_topic_response), offsetof(kfk__list_offsets_response_topic_response, unknown_tags), 2, fd_kfk__list_offsets_response_topic_response};
 
 static const kfk__field fd_kfk__list_offsets_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__list_offsets_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__list_offsets_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_offsets_response_list_offsets_topic_response, 0, 0, NULL},
+    {"Topics", offsetof(kfk__list_offsets_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_offsets_response_topic_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_offsets_response = {"ListOffsetsResponse", sizeof(kfk__list_offsets_response), offsetof(kfk__list_offsets_response, unknown_tags), 2, fd_kfk__list_offsets_response};
+const kfk__struct_desc kfk__list_offsets_response_desc = {"ListOffsetsResponse", sizeof(kfk__list_offsets_response), offsetof(kfk__list_offsets_response, unknown_tags), 2, fd_kfk__list_offsets_response};
 
-const kfk__msg_desc kfk__desc_list_offsets_response = {"ListOffsetsResponse", 2, 0, 10, 6, KFK__MSG_RESPONSE, 0, &sd_kfk__list_offsets_response};
+const kfk__msg_desc kfk__desc_list_offsets_response = {"ListOffsetsResponse", 2, 0, 10, 6, KFK__MSG_RESPONSE, 0, &kfk__list_offsets_response_desc};
 

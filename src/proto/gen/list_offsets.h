@@ -7,11 +7,11 @@
 #include "proto/codec.h"
 
 /* ListOffsetsRequest: versions 0-10, flexible 6+ */
-typedef struct kfk__list_offsets_request_list_offsets_partition kfk__list_offsets_request_list_offsets_partition;
-typedef struct kfk__list_offsets_request_list_offsets_topic kfk__list_offsets_request_list_offsets_topic;
+typedef struct kfk__list_offsets_request_partition kfk__list_offsets_request_partition;
+typedef struct kfk__list_offsets_request_topic kfk__list_offsets_request_topic;
 typedef struct kfk__list_offsets_request kfk__list_offsets_request;
 
-struct kfk__list_offsets_request_list_offsets_partition {
+struct kfk__list_offsets_request_partition {
     int32_t partition_index;
     int32_t current_leader_epoch;
     int64_t timestamp;
@@ -19,28 +19,31 @@ struct kfk__list_offsets_request_list_offsets_partition {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__list_offsets_request_list_offsets_topic {
+struct kfk__list_offsets_request_topic {
     kfk__str name;
-    struct { kfk__list_offsets_request_list_offsets_partition *v; int32_t n; } partitions;
+    struct { kfk__list_offsets_request_partition *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__list_offsets_request {
     int32_t replica_id;
     int8_t isolation_level;
-    struct { kfk__list_offsets_request_list_offsets_topic *v; int32_t n; } topics;
+    struct { kfk__list_offsets_request_topic *v; int32_t n; } topics;
     int32_t timeout_ms;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_offsets_request_partition_desc;
+extern const kfk__struct_desc kfk__list_offsets_request_topic_desc;
+extern const kfk__struct_desc kfk__list_offsets_request_desc;
 extern const kfk__msg_desc kfk__desc_list_offsets_request;
 
 /* ListOffsetsResponse: versions 0-10, flexible 6+ */
-typedef struct kfk__list_offsets_response_list_offsets_partition_response kfk__list_offsets_response_list_offsets_partition_response;
-typedef struct kfk__list_offsets_response_list_offsets_topic_response kfk__list_offsets_response_list_offsets_topic_response;
+typedef struct kfk__list_offsets_response_partition_response kfk__list_offsets_response_partition_response;
+typedef struct kfk__list_offsets_response_topic_response kfk__list_offsets_response_topic_response;
 typedef struct kfk__list_offsets_response kfk__list_offsets_response;
 
-struct kfk__list_offsets_response_list_offsets_partition_response {
+struct kfk__list_offsets_response_partition_response {
     int32_t partition_index;
     int16_t error_code;
     struct { int64_t *v; int32_t n; } old_style_offsets;
@@ -50,18 +53,21 @@ struct kfk__list_offsets_response_list_offsets_partition_response {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__list_offsets_response_list_offsets_topic_response {
+struct kfk__list_offsets_response_topic_response {
     kfk__str name;
-    struct { kfk__list_offsets_response_list_offsets_partition_response *v; int32_t n; } partitions;
+    struct { kfk__list_offsets_response_partition_response *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
 };
 
 struct kfk__list_offsets_response {
     int32_t throttle_time_ms;
-    struct { kfk__list_offsets_response_list_offsets_topic_response *v; int32_t n; } topics;
+    struct { kfk__list_offsets_response_topic_response *v; int32_t n; } topics;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_offsets_response_partition_response_desc;
+extern const kfk__struct_desc kfk__list_offsets_response_topic_response_desc;
+extern const kfk__struct_desc kfk__list_offsets_response_desc;
 extern const kfk__msg_desc kfk__desc_list_offsets_response;
 
 #endif

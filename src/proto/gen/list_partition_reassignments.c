@@ -5,26 +5,19 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_request_list_partition_reassignments_topics;
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_request;
-
-static const kfk__field fd_kfk__list_partition_reassignments_request_list_partition_reassignments_topics[] = {
-    {"Name", offsetof(kfk__list_partition_reassignments_request_list_partition_reassignments_topics, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PartitionIndexes", offsetof(kfk__list_partition_reassignments_request_list_partition_reassignments_topics, partition_indexes), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+static const kfk__field fd_kfk__list_partition_reassignments_request_topics[] = {
+    {"Name", offsetof(kfk__list_partition_reassignments_request_topics, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
+    {"PartitionIndexes", offsetof(kfk__list_partition_reassignments_request_topics, partition_indexes), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_request_list_partition_reassignments_topics = {"ListPartitionReassignmentsTopics", sizeof(kfk__list_partition_reassignments_request_list_partition_reassignments_topics), offsetof(kfk__list_partition_reassignments_request_list_partition_reassignments_topics, unknown_tags), 2, fd_kfk__list_partition_reassignments_request_list_partition_reassignments_topics};
+const kfk__struct_desc kfk__list_partition_reassignments_request_topics_desc = {"ListPartitionReassignmentsTopics", sizeof(kfk__list_partition_reassignments_request_topics), offsetof(kfk__list_partition_reassignments_request_topics, unknown_tags), 2, fd_kfk__list_partition_reassignments_request_topics};
 
 static const kfk__field fd_kfk__list_partition_reassignments_request[] = {
     {"TimeoutMs", offsetof(kfk__list_partition_reassignments_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(60000), 0, NULL},
-    {"Topics", offsetof(kfk__list_partition_reassignments_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__list_partition_reassignments_request_list_partition_reassignments_topics, 0, 0, NULL},
+    {"Topics", offsetof(kfk__list_partition_reassignments_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__list_partition_reassignments_request_topics_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_request = {"ListPartitionReassignmentsRequest", sizeof(kfk__list_partition_reassignments_request), offsetof(kfk__list_partition_reassignments_request, unknown_tags), 2, fd_kfk__list_partition_reassignments_request};
+const kfk__struct_desc kfk__list_partition_reassignments_request_desc = {"ListPartitionReassignmentsRequest", sizeof(kfk__list_partition_reassignments_request), offsetof(kfk__list_partition_reassignments_request, unknown_tags), 2, fd_kfk__list_partition_reassignments_request};
 
-const kfk__msg_desc kfk__desc_list_partition_reassignments_request = {"ListPartitionReassignmentsRequest", 46, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__list_partition_reassignments_request};
-
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_response_ongoing_partition_reassignment;
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_response_ongoing_topic_reassignment;
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_response;
+const kfk__msg_desc kfk__desc_list_partition_reassignments_request = {"ListPartitionReassignmentsRequest", 46, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__list_partition_reassignments_request_desc};
 
 static const kfk__field fd_kfk__list_partition_reassignments_response_ongoing_partition_reassignment[] = {
     {"PartitionIndex", offsetof(kfk__list_partition_reassignments_response_ongoing_partition_reassignment, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -32,21 +25,21 @@ static const kfk__field fd_kfk__list_partition_reassignments_response_ongoing_pa
     {"AddingReplicas", offsetof(kfk__list_partition_reassignments_response_ongoing_partition_reassignment, adding_replicas), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"RemovingReplicas", offsetof(kfk__list_partition_reassignments_response_ongoing_partition_reassignment, removing_replicas), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_response_ongoing_partition_reassignment = {"OngoingPartitionReassignment", sizeof(kfk__list_partition_reassignments_response_ongoing_partition_reassignment), offsetof(kfk__list_partition_reassignments_response_ongoing_partition_reassignment, unknown_tags), 4, fd_kfk__list_partition_reassignments_response_ongoing_partition_reassignment};
+const kfk__struct_desc kfk__list_partition_reassignments_response_ongoing_partition_reassignment_desc = {"OngoingPartitionReassignment", sizeof(kfk__list_partition_reassignments_response_ongoing_partition_reassignment), offsetof(kfk__list_partition_reassignments_response_ongoing_partition_reassignment, unknown_tags), 4, fd_kfk__list_partition_reassignments_response_ongoing_partition_reassignment};
 
 static const kfk__field fd_kfk__list_partition_reassignments_response_ongoing_topic_reassignment[] = {
     {"Name", offsetof(kfk__list_partition_reassignments_response_ongoing_topic_reassignment, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__list_partition_reassignments_response_ongoing_topic_reassignment, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_partition_reassignments_response_ongoing_partition_reassignment, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__list_partition_reassignments_response_ongoing_topic_reassignment, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_partition_reassignments_response_ongoing_partition_reassignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_response_ongoing_topic_reassignment = {"OngoingTopicReassignment", sizeof(kfk__list_partition_reassignments_response_ongoing_topic_reassignment), offsetof(kfk__list_partition_reassignments_response_ongoing_topic_reassignment, unknown_tags), 2, fd_kfk__list_partition_reassignments_response_ongoing_topic_reassignment};
+const kfk__struct_desc kfk__list_partition_reassignments_response_ongoing_topic_reassignment_desc = {"OngoingTopicReassignment", sizeof(kfk__list_partition_reassignments_response_ongoing_topic_reassignment), offsetof(kfk__list_partition_reassignments_response_ongoing_topic_reassignment, unknown_tags), 2, fd_kfk__list_partition_reassignments_response_ongoing_topic_reassignment};
 
 static const kfk__field fd_kfk__list_partition_reassignments_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__list_partition_reassignments_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__list_partition_reassignments_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__list_partition_reassignments_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__list_partition_reassignments_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_partition_reassignments_response_ongoing_topic_reassignment, 0, 0, NULL},
+    {"Topics", offsetof(kfk__list_partition_reassignments_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_partition_reassignments_response_ongoing_topic_reassignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_partition_reassignments_response = {"ListPartitionReassignmentsResponse", sizeof(kfk__list_partition_reassignments_response), offsetof(kfk__list_partition_reassignments_response, unknown_tags), 4, fd_kfk__list_partition_reassignments_response};
+const kfk__struct_desc kfk__list_partition_reassignments_response_desc = {"ListPartitionReassignmentsResponse", sizeof(kfk__list_partition_reassignments_response), offsetof(kfk__list_partition_reassignments_response, unknown_tags), 4, fd_kfk__list_partition_reassignments_response};
 
-const kfk__msg_desc kfk__desc_list_partition_reassignments_response = {"ListPartitionReassignmentsResponse", 46, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__list_partition_reassignments_response};
+const kfk__msg_desc kfk__desc_list_partition_reassignments_response = {"ListPartitionReassignmentsResponse", 46, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__list_partition_reassignments_response_desc};
 

@@ -7,10 +7,10 @@
 #include "proto/codec.h"
 
 /* ListPartitionReassignmentsRequest: versions 0-0, flexible 0+ */
-typedef struct kfk__list_partition_reassignments_request_list_partition_reassignments_topics kfk__list_partition_reassignments_request_list_partition_reassignments_topics;
+typedef struct kfk__list_partition_reassignments_request_topics kfk__list_partition_reassignments_request_topics;
 typedef struct kfk__list_partition_reassignments_request kfk__list_partition_reassignments_request;
 
-struct kfk__list_partition_reassignments_request_list_partition_reassignments_topics {
+struct kfk__list_partition_reassignments_request_topics {
     kfk__str name;
     struct { int32_t *v; int32_t n; } partition_indexes;
     kfk__raw_tags unknown_tags;
@@ -18,10 +18,12 @@ struct kfk__list_partition_reassignments_request_list_partition_reassignments_to
 
 struct kfk__list_partition_reassignments_request {
     int32_t timeout_ms;
-    struct { kfk__list_partition_reassignments_request_list_partition_reassignments_topics *v; int32_t n; } topics;
+    struct { kfk__list_partition_reassignments_request_topics *v; int32_t n; } topics;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_partition_reassignments_request_topics_desc;
+extern const kfk__struct_desc kfk__list_partition_reassignments_request_desc;
 extern const kfk__msg_desc kfk__desc_list_partition_reassignments_request;
 
 /* ListPartitionReassignmentsResponse: versions 0-0, flexible 0+ */
@@ -51,6 +53,9 @@ struct kfk__list_partition_reassignments_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_partition_reassignments_response_ongoing_partition_reassignment_desc;
+extern const kfk__struct_desc kfk__list_partition_reassignments_response_ongoing_topic_reassignment_desc;
+extern const kfk__struct_desc kfk__list_partition_reassignments_response_desc;
 extern const kfk__msg_desc kfk__desc_list_partition_reassignments_response;
 
 #endif

@@ -5,34 +5,29 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__list_transactions_request;
-
 static const kfk__field fd_kfk__list_transactions_request[] = {
     {"StateFilters", offsetof(kfk__list_transactions_request, state_filters), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProducerIdFilters", offsetof(kfk__list_transactions_request, producer_id_filters), KFK__T_ARRAY, KFK__T_INT64, 0, sizeof(int64_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"DurationFilter", offsetof(kfk__list_transactions_request, duration_filter), KFK__T_INT64, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_transactions_request = {"ListTransactionsRequest", sizeof(kfk__list_transactions_request), offsetof(kfk__list_transactions_request, unknown_tags), 3, fd_kfk__list_transactions_request};
+const kfk__struct_desc kfk__list_transactions_request_desc = {"ListTransactionsRequest", sizeof(kfk__list_transactions_request), offsetof(kfk__list_transactions_request, unknown_tags), 3, fd_kfk__list_transactions_request};
 
-const kfk__msg_desc kfk__desc_list_transactions_request = {"ListTransactionsRequest", 66, 0, 1, 0, KFK__MSG_REQUEST, 0, &sd_kfk__list_transactions_request};
-
-static const kfk__struct_desc sd_kfk__list_transactions_response_transaction_state;
-static const kfk__struct_desc sd_kfk__list_transactions_response;
+const kfk__msg_desc kfk__desc_list_transactions_request = {"ListTransactionsRequest", 66, 0, 1, 0, KFK__MSG_REQUEST, 0, &kfk__list_transactions_request_desc};
 
 static const kfk__field fd_kfk__list_transactions_response_transaction_state[] = {
     {"TransactionalId", offsetof(kfk__list_transactions_response_transaction_state, transactional_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ProducerId", offsetof(kfk__list_transactions_response_transaction_state, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TransactionState", offsetof(kfk__list_transactions_response_transaction_state, transaction_state), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__list_transactions_response_transaction_state = {"TransactionState", sizeof(kfk__list_transactions_response_transaction_state), offsetof(kfk__list_transactions_response_transaction_state, unknown_tags), 3, fd_kfk__list_transactions_response_transaction_state};
+const kfk__struct_desc kfk__list_transactions_response_transaction_state_desc = {"TransactionState", sizeof(kfk__list_transactions_response_transaction_state), offsetof(kfk__list_transactions_response_transaction_state, unknown_tags), 3, fd_kfk__list_transactions_response_transaction_state};
 
 static const kfk__field fd_kfk__list_transactions_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__list_transactions_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__list_transactions_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"UnknownStateFilters", offsetof(kfk__list_transactions_response, unknown_state_filters), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"TransactionStates", offsetof(kfk__list_transactions_response, transaction_states), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__list_transactions_response_transaction_state, 0, 0, NULL},
+    {"TransactionStates", offsetof(kfk__list_transactions_response, transaction_states), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__list_transactions_response_transaction_state_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__list_transactions_response = {"ListTransactionsResponse", sizeof(kfk__list_transactions_response), offsetof(kfk__list_transactions_response, unknown_tags), 4, fd_kfk__list_transactions_response};
+const kfk__struct_desc kfk__list_transactions_response_desc = {"ListTransactionsResponse", sizeof(kfk__list_transactions_response), offsetof(kfk__list_transactions_response, unknown_tags), 4, fd_kfk__list_transactions_response};
 
-const kfk__msg_desc kfk__desc_list_transactions_response = {"ListTransactionsResponse", 66, 0, 1, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__list_transactions_response};
+const kfk__msg_desc kfk__desc_list_transactions_response = {"ListTransactionsResponse", 66, 0, 1, 0, KFK__MSG_RESPONSE, 0, &kfk__list_transactions_response_desc};
 

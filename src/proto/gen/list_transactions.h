@@ -16,6 +16,7 @@ struct kfk__list_transactions_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_transactions_request_desc;
 extern const kfk__msg_desc kfk__desc_list_transactions_request;
 
 /* ListTransactionsResponse: versions 0-1, flexible 0+ */
@@ -37,6 +38,8 @@ struct kfk__list_transactions_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__list_transactions_response_transaction_state_desc;
+extern const kfk__struct_desc kfk__list_transactions_response_desc;
 extern const kfk__msg_desc kfk__desc_list_transactions_response;
 
 #endif

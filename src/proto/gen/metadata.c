@@ -5,29 +5,21 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__metadata_request_topic;
-static const kfk__struct_desc sd_kfk__metadata_request;
-
 static const kfk__field fd_kfk__metadata_request_topic[] = {
     {"TopicId", offsetof(kfk__metadata_request_topic, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 10, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Name", offsetof(kfk__metadata_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 10, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__metadata_request_topic = {"MetadataRequestTopic", sizeof(kfk__metadata_request_topic), offsetof(kfk__metadata_request_topic, unknown_tags), 2, fd_kfk__metadata_request_topic};
+const kfk__struct_desc kfk__metadata_request_topic_desc = {"MetadataRequestTopic", sizeof(kfk__metadata_request_topic), offsetof(kfk__metadata_request_topic, unknown_tags), 2, fd_kfk__metadata_request_topic};
 
 static const kfk__field fd_kfk__metadata_request[] = {
-    {"Topics", offsetof(kfk__metadata_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, KFK__VMAX, 1, 0, 0u, &sd_kfk__metadata_request_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__metadata_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, KFK__VMAX, 1, 0, 0u, &kfk__metadata_request_topic_desc, 0, 0, NULL},
     {"AllowAutoTopicCreation", offsetof(kfk__metadata_request, allow_auto_topic_creation), KFK__T_BOOL, 0, 0, 0, 4, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 1, 0, NULL},
     {"IncludeClusterAuthorizedOperations", offsetof(kfk__metadata_request, include_cluster_authorized_operations), KFK__T_BOOL, 0, 0, 0, 8, 10, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IncludeTopicAuthorizedOperations", offsetof(kfk__metadata_request, include_topic_authorized_operations), KFK__T_BOOL, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__metadata_request = {"MetadataRequest", sizeof(kfk__metadata_request), offsetof(kfk__metadata_request, unknown_tags), 4, fd_kfk__metadata_request};
+const kfk__struct_desc kfk__metadata_request_desc = {"MetadataRequest", sizeof(kfk__metadata_request), offsetof(kfk__metadata_request, unknown_tags), 4, fd_kfk__metadata_request};
 
-const kfk__msg_desc kfk__desc_metadata_request = {"MetadataRequest", 3, 0, 12, 9, KFK__MSG_REQUEST, 0, &sd_kfk__metadata_request};
-
-static const kfk__struct_desc sd_kfk__metadata_response_broker;
-static const kfk__struct_desc sd_kfk__metadata_response_partition;
-static const kfk__struct_desc sd_kfk__metadata_response_topic;
-static const kfk__struct_desc sd_kfk__metadata_response;
+const kfk__msg_desc kfk__desc_metadata_request = {"MetadataRequest", 3, 0, 12, 9, KFK__MSG_REQUEST, 0, &kfk__metadata_request_desc};
 
 static const kfk__field fd_kfk__metadata_response_broker[] = {
     {"NodeId", offsetof(kfk__metadata_response_broker, node_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -35,7 +27,7 @@ static const kfk__field fd_kfk__metadata_response_broker[] = {
     {"Port", offsetof(kfk__metadata_response_broker, port), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Rack", offsetof(kfk__metadata_response_broker, rack), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 1, KFK__VMAX, 1, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__metadata_response_broker = {"MetadataResponseBroker", sizeof(kfk__metadata_response_broker), offsetof(kfk__metadata_response_broker, unknown_tags), 4, fd_kfk__metadata_response_broker};
+const kfk__struct_desc kfk__metadata_response_broker_desc = {"MetadataResponseBroker", sizeof(kfk__metadata_response_broker), offsetof(kfk__metadata_response_broker, unknown_tags), 4, fd_kfk__metadata_response_broker};
 
 static const kfk__field fd_kfk__metadata_response_partition[] = {
     {"ErrorCode", offsetof(kfk__metadata_response_partition, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -46,27 +38,27 @@ static const kfk__field fd_kfk__metadata_response_partition[] = {
     {"IsrNodes", offsetof(kfk__metadata_response_partition, isr_nodes), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"OfflineReplicas", offsetof(kfk__metadata_response_partition, offline_replicas), KFK__T_ARRAY, KFK__T_INT32, KFK__F_IGNORABLE, sizeof(int32_t), 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__metadata_response_partition = {"MetadataResponsePartition", sizeof(kfk__metadata_response_partition), offsetof(kfk__metadata_response_partition, unknown_tags), 7, fd_kfk__metadata_response_partition};
+const kfk__struct_desc kfk__metadata_response_partition_desc = {"MetadataResponsePartition", sizeof(kfk__metadata_response_partition), offsetof(kfk__metadata_response_partition, unknown_tags), 7, fd_kfk__metadata_response_partition};
 
 static const kfk__field fd_kfk__metadata_response_topic[] = {
     {"ErrorCode", offsetof(kfk__metadata_response_topic, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Name", offsetof(kfk__metadata_response_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 12, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"TopicId", offsetof(kfk__metadata_response_topic, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 10, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IsInternal", offsetof(kfk__metadata_response_topic, is_internal), KFK__T_BOOL, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__metadata_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__metadata_response_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__metadata_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__metadata_response_partition_desc, 0, 0, NULL},
     {"TopicAuthorizedOperations", offsetof(kfk__metadata_response_topic, topic_authorized_operations), KFK__T_INT32, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-2147483648), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__metadata_response_topic = {"MetadataResponseTopic", sizeof(kfk__metadata_response_topic), offsetof(kfk__metadata_response_topic, unknown_tags), 6, fd_kfk__metadata_response_topic};
+const kfk__struct_desc kfk__metadata_response_topic_desc = {"MetadataResponseTopic", sizeof(kfk__metadata_response_topic), offsetof(kfk__metadata_response_topic, unknown_tags), 6, fd_kfk__metadata_response_topic};
 
 static const kfk__field fd_kfk__metadata_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__metadata_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Brokers", offsetof(kfk__metadata_response, brokers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__metadata_response_broker, 0, 0, NULL},
+    {"Brokers", offsetof(kfk__metadata_response, brokers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__metadata_response_broker_desc, 0, 0, NULL},
     {"ClusterId", offsetof(kfk__metadata_response, cluster_id), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 2, KFK__VMAX, 2, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ControllerId", offsetof(kfk__metadata_response, controller_id), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Topics", offsetof(kfk__metadata_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__metadata_response_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__metadata_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__metadata_response_topic_desc, 0, 0, NULL},
     {"ClusterAuthorizedOperations", offsetof(kfk__metadata_response, cluster_authorized_operations), KFK__T_INT32, 0, 0, 0, 8, 10, 1, 0, 1, 0, 0u, NULL, INT64_C(-2147483648), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__metadata_response = {"MetadataResponse", sizeof(kfk__metadata_response), offsetof(kfk__metadata_response, unknown_tags), 6, fd_kfk__metadata_response};
+const kfk__struct_desc kfk__metadata_response_desc = {"MetadataResponse", sizeof(kfk__metadata_response), offsetof(kfk__metadata_response, unknown_tags), 6, fd_kfk__metadata_response};
 
-const kfk__msg_desc kfk__desc_metadata_response = {"MetadataResponse", 3, 0, 12, 9, KFK__MSG_RESPONSE, 0, &sd_kfk__metadata_response};
+const kfk__msg_desc kfk__desc_metadata_response = {"MetadataResponse", 3, 0, 12, 9, KFK__MSG_RESPONSE, 0, &kfk__metadata_response_desc};
 

@@ -24,6 +24,8 @@ struct kfk__metadata_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__metadata_request_topic_desc;
+extern const kfk__struct_desc kfk__metadata_request_desc;
 extern const kfk__msg_desc kfk__desc_metadata_request;
 
 /* MetadataResponse: versions 0-12, flexible 9+ */
@@ -71,6 +73,10 @@ struct kfk__metadata_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__metadata_response_broker_desc;
+extern const kfk__struct_desc kfk__metadata_response_partition_desc;
+extern const kfk__struct_desc kfk__metadata_response_topic_desc;
+extern const kfk__struct_desc kfk__metadata_response_desc;
 extern const kfk__msg_desc kfk__desc_metadata_response;
 
 #endif

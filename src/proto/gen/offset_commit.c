@@ -5,10 +5,6 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__offset_commit_request_partition;
-static const kfk__struct_desc sd_kfk__offset_commit_request_topic;
-static const kfk__struct_desc sd_kfk__offset_commit_request;
-
 static const kfk__field fd_kfk__offset_commit_request_partition[] = {
     {"PartitionIndex", offsetof(kfk__offset_commit_request_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"CommittedOffset", offsetof(kfk__offset_commit_request_partition, committed_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -16,13 +12,13 @@ static const kfk__field fd_kfk__offset_commit_request_partition[] = {
     {"CommitTimestamp", offsetof(kfk__offset_commit_request_partition, commit_timestamp), KFK__T_INT64, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"CommittedMetadata", offsetof(kfk__offset_commit_request_partition, committed_metadata), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__offset_commit_request_partition = {"OffsetCommitRequestPartition", sizeof(kfk__offset_commit_request_partition), offsetof(kfk__offset_commit_request_partition, unknown_tags), 5, fd_kfk__offset_commit_request_partition};
+const kfk__struct_desc kfk__offset_commit_request_partition_desc = {"OffsetCommitRequestPartition", sizeof(kfk__offset_commit_request_partition), offsetof(kfk__offset_commit_request_partition, unknown_tags), 5, fd_kfk__offset_commit_request_partition};
 
 static const kfk__field fd_kfk__offset_commit_request_topic[] = {
     {"Name", offsetof(kfk__offset_commit_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_commit_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_commit_request_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_commit_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_commit_request_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_commit_request_topic = {"OffsetCommitRequestTopic", sizeof(kfk__offset_commit_request_topic), offsetof(kfk__offset_commit_request_topic, unknown_tags), 2, fd_kfk__offset_commit_request_topic};
+const kfk__struct_desc kfk__offset_commit_request_topic_desc = {"OffsetCommitRequestTopic", sizeof(kfk__offset_commit_request_topic), offsetof(kfk__offset_commit_request_topic, unknown_tags), 2, fd_kfk__offset_commit_request_topic};
 
 static const kfk__field fd_kfk__offset_commit_request[] = {
     {"GroupId", offsetof(kfk__offset_commit_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -30,33 +26,29 @@ static const kfk__field fd_kfk__offset_commit_request[] = {
     {"MemberId", offsetof(kfk__offset_commit_request, member_id), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupInstanceId", offsetof(kfk__offset_commit_request, group_instance_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 7, KFK__VMAX, 7, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"RetentionTimeMs", offsetof(kfk__offset_commit_request, retention_time_ms), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 2, 4, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Topics", offsetof(kfk__offset_commit_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_commit_request_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_commit_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_commit_request_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_commit_request = {"OffsetCommitRequest", sizeof(kfk__offset_commit_request), offsetof(kfk__offset_commit_request, unknown_tags), 6, fd_kfk__offset_commit_request};
+const kfk__struct_desc kfk__offset_commit_request_desc = {"OffsetCommitRequest", sizeof(kfk__offset_commit_request), offsetof(kfk__offset_commit_request, unknown_tags), 6, fd_kfk__offset_commit_request};
 
-const kfk__msg_desc kfk__desc_offset_commit_request = {"OffsetCommitRequest", 8, 0, 9, 8, KFK__MSG_REQUEST, 0, &sd_kfk__offset_commit_request};
-
-static const kfk__struct_desc sd_kfk__offset_commit_response_partition;
-static const kfk__struct_desc sd_kfk__offset_commit_response_topic;
-static const kfk__struct_desc sd_kfk__offset_commit_response;
+const kfk__msg_desc kfk__desc_offset_commit_request = {"OffsetCommitRequest", 8, 0, 9, 8, KFK__MSG_REQUEST, 0, &kfk__offset_commit_request_desc};
 
 static const kfk__field fd_kfk__offset_commit_response_partition[] = {
     {"PartitionIndex", offsetof(kfk__offset_commit_response_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__offset_commit_response_partition, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_commit_response_partition = {"OffsetCommitResponsePartition", sizeof(kfk__offset_commit_response_partition), offsetof(kfk__offset_commit_response_partition, unknown_tags), 2, fd_kfk__offset_commit_response_partition};
+const kfk__struct_desc kfk__offset_commit_response_partition_desc = {"OffsetCommitResponsePartition", sizeof(kfk__offset_commit_response_partition), offsetof(kfk__offset_commit_response_partition, unknown_tags), 2, fd_kfk__offset_commit_response_partition};
 
 static const kfk__field fd_kfk__offset_commit_response_topic[] = {
     {"Name", offsetof(kfk__offset_commit_response_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_commit_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_commit_response_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_commit_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_commit_response_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_commit_response_topic = {"OffsetCommitResponseTopic", sizeof(kfk__offset_commit_response_topic), offsetof(kfk__offset_commit_response_topic, unknown_tags), 2, fd_kfk__offset_commit_response_topic};
+const kfk__struct_desc kfk__offset_commit_response_topic_desc = {"OffsetCommitResponseTopic", sizeof(kfk__offset_commit_response_topic), offsetof(kfk__offset_commit_response_topic, unknown_tags), 2, fd_kfk__offset_commit_response_topic};
 
 static const kfk__field fd_kfk__offset_commit_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__offset_commit_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__offset_commit_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_commit_response_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_commit_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_commit_response_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_commit_response = {"OffsetCommitResponse", sizeof(kfk__offset_commit_response), offsetof(kfk__offset_commit_response, unknown_tags), 2, fd_kfk__offset_commit_response};
+const kfk__struct_desc kfk__offset_commit_response_desc = {"OffsetCommitResponse", sizeof(kfk__offset_commit_response), offsetof(kfk__offset_commit_response, unknown_tags), 2, fd_kfk__offset_commit_response};
 
-const kfk__msg_desc kfk__desc_offset_commit_response = {"OffsetCommitResponse", 8, 0, 9, 8, KFK__MSG_RESPONSE, 0, &sd_kfk__offset_commit_response};
+const kfk__msg_desc kfk__desc_offset_commit_response = {"OffsetCommitResponse", 8, 0, 9, 8, KFK__MSG_RESPONSE, 0, &kfk__offset_commit_response_desc};
 

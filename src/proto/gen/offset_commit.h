@@ -36,6 +36,9 @@ struct kfk__offset_commit_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_commit_request_partition_desc;
+extern const kfk__struct_desc kfk__offset_commit_request_topic_desc;
+extern const kfk__struct_desc kfk__offset_commit_request_desc;
 extern const kfk__msg_desc kfk__desc_offset_commit_request;
 
 /* OffsetCommitResponse: versions 0-9, flexible 8+ */
@@ -61,6 +64,9 @@ struct kfk__offset_commit_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_commit_response_partition_desc;
+extern const kfk__struct_desc kfk__offset_commit_response_topic_desc;
+extern const kfk__struct_desc kfk__offset_commit_response_desc;
 extern const kfk__msg_desc kfk__desc_offset_commit_response;
 
 #endif

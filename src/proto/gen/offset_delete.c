@@ -5,51 +5,43 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__offset_delete_request_partition;
-static const kfk__struct_desc sd_kfk__offset_delete_request_topic;
-static const kfk__struct_desc sd_kfk__offset_delete_request;
-
 static const kfk__field fd_kfk__offset_delete_request_partition[] = {
     {"PartitionIndex", offsetof(kfk__offset_delete_request_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_delete_request_partition = {"OffsetDeleteRequestPartition", sizeof(kfk__offset_delete_request_partition), offsetof(kfk__offset_delete_request_partition, unknown_tags), 1, fd_kfk__offset_delete_request_partition};
+const kfk__struct_desc kfk__offset_delete_request_partition_desc = {"OffsetDeleteRequestPartition", sizeof(kfk__offset_delete_request_partition), offsetof(kfk__offset_delete_request_partition, unknown_tags), 1, fd_kfk__offset_delete_request_partition};
 
 static const kfk__field fd_kfk__offset_delete_request_topic[] = {
     {"Name", offsetof(kfk__offset_delete_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_delete_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_delete_request_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_delete_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_delete_request_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_delete_request_topic = {"OffsetDeleteRequestTopic", sizeof(kfk__offset_delete_request_topic), offsetof(kfk__offset_delete_request_topic, unknown_tags), 2, fd_kfk__offset_delete_request_topic};
+const kfk__struct_desc kfk__offset_delete_request_topic_desc = {"OffsetDeleteRequestTopic", sizeof(kfk__offset_delete_request_topic), offsetof(kfk__offset_delete_request_topic, unknown_tags), 2, fd_kfk__offset_delete_request_topic};
 
 static const kfk__field fd_kfk__offset_delete_request[] = {
     {"GroupId", offsetof(kfk__offset_delete_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__offset_delete_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_delete_request_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_delete_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_delete_request_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_delete_request = {"OffsetDeleteRequest", sizeof(kfk__offset_delete_request), offsetof(kfk__offset_delete_request, unknown_tags), 2, fd_kfk__offset_delete_request};
+const kfk__struct_desc kfk__offset_delete_request_desc = {"OffsetDeleteRequest", sizeof(kfk__offset_delete_request), offsetof(kfk__offset_delete_request, unknown_tags), 2, fd_kfk__offset_delete_request};
 
-const kfk__msg_desc kfk__desc_offset_delete_request = {"OffsetDeleteRequest", 47, 0, 0, KFK__VMAX, KFK__MSG_REQUEST, 0, &sd_kfk__offset_delete_request};
-
-static const kfk__struct_desc sd_kfk__offset_delete_response_partition;
-static const kfk__struct_desc sd_kfk__offset_delete_response_topic;
-static const kfk__struct_desc sd_kfk__offset_delete_response;
+const kfk__msg_desc kfk__desc_offset_delete_request = {"OffsetDeleteRequest", 47, 0, 0, KFK__VMAX, KFK__MSG_REQUEST, 0, &kfk__offset_delete_request_desc};
 
 static const kfk__field fd_kfk__offset_delete_response_partition[] = {
     {"PartitionIndex", offsetof(kfk__offset_delete_response_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__offset_delete_response_partition, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_delete_response_partition = {"OffsetDeleteResponsePartition", sizeof(kfk__offset_delete_response_partition), offsetof(kfk__offset_delete_response_partition, unknown_tags), 2, fd_kfk__offset_delete_response_partition};
+const kfk__struct_desc kfk__offset_delete_response_partition_desc = {"OffsetDeleteResponsePartition", sizeof(kfk__offset_delete_response_partition), offsetof(kfk__offset_delete_response_partition, unknown_tags), 2, fd_kfk__offset_delete_response_partition};
 
 static const kfk__field fd_kfk__offset_delete_response_topic[] = {
     {"Name", offsetof(kfk__offset_delete_response_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_delete_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_delete_response_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_delete_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_delete_response_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_delete_response_topic = {"OffsetDeleteResponseTopic", sizeof(kfk__offset_delete_response_topic), offsetof(kfk__offset_delete_response_topic, unknown_tags), 2, fd_kfk__offset_delete_response_topic};
+const kfk__struct_desc kfk__offset_delete_response_topic_desc = {"OffsetDeleteResponseTopic", sizeof(kfk__offset_delete_response_topic), offsetof(kfk__offset_delete_response_topic, unknown_tags), 2, fd_kfk__offset_delete_response_topic};
 
 static const kfk__field fd_kfk__offset_delete_response[] = {
     {"ErrorCode", offsetof(kfk__offset_delete_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ThrottleTimeMs", offsetof(kfk__offset_delete_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__offset_delete_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_delete_response_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_delete_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_delete_response_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_delete_response = {"OffsetDeleteResponse", sizeof(kfk__offset_delete_response), offsetof(kfk__offset_delete_response, unknown_tags), 3, fd_kfk__offset_delete_response};
+const kfk__struct_desc kfk__offset_delete_response_desc = {"OffsetDeleteResponse", sizeof(kfk__offset_delete_response), offsetof(kfk__offset_delete_response, unknown_tags), 3, fd_kfk__offset_delete_response};
 
-const kfk__msg_desc kfk__desc_offset_delete_response = {"OffsetDeleteResponse", 47, 0, 0, KFK__VMAX, KFK__MSG_RESPONSE, 0, &sd_kfk__offset_delete_response};
+const kfk__msg_desc kfk__desc_offset_delete_response = {"OffsetDeleteResponse", 47, 0, 0, KFK__VMAX, KFK__MSG_RESPONSE, 0, &kfk__offset_delete_response_desc};
 

@@ -28,6 +28,9 @@ struct kfk__offset_delete_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_delete_request_partition_desc;
+extern const kfk__struct_desc kfk__offset_delete_request_topic_desc;
+extern const kfk__struct_desc kfk__offset_delete_request_desc;
 extern const kfk__msg_desc kfk__desc_offset_delete_request;
 
 /* OffsetDeleteResponse: versions 0-0 */
@@ -54,6 +57,9 @@ struct kfk__offset_delete_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_delete_response_partition_desc;
+extern const kfk__struct_desc kfk__offset_delete_response_topic_desc;
+extern const kfk__struct_desc kfk__offset_delete_response_desc;
 extern const kfk__msg_desc kfk__desc_offset_delete_response;
 
 #endif

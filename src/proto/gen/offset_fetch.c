@@ -5,47 +5,35 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__offset_fetch_request_topic;
-static const kfk__struct_desc sd_kfk__offset_fetch_request_topics;
-static const kfk__struct_desc sd_kfk__offset_fetch_request_group;
-static const kfk__struct_desc sd_kfk__offset_fetch_request;
-
 static const kfk__field fd_kfk__offset_fetch_request_topic[] = {
     {"Name", offsetof(kfk__offset_fetch_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, 7, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PartitionIndexes", offsetof(kfk__offset_fetch_request_topic, partition_indexes), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, 7, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_request_topic = {"OffsetFetchRequestTopic", sizeof(kfk__offset_fetch_request_topic), offsetof(kfk__offset_fetch_request_topic, unknown_tags), 2, fd_kfk__offset_fetch_request_topic};
+const kfk__struct_desc kfk__offset_fetch_request_topic_desc = {"OffsetFetchRequestTopic", sizeof(kfk__offset_fetch_request_topic), offsetof(kfk__offset_fetch_request_topic, unknown_tags), 2, fd_kfk__offset_fetch_request_topic};
 
 static const kfk__field fd_kfk__offset_fetch_request_topics[] = {
     {"Name", offsetof(kfk__offset_fetch_request_topics, name), KFK__T_STRING, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PartitionIndexes", offsetof(kfk__offset_fetch_request_topics, partition_indexes), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_request_topics = {"OffsetFetchRequestTopics", sizeof(kfk__offset_fetch_request_topics), offsetof(kfk__offset_fetch_request_topics, unknown_tags), 2, fd_kfk__offset_fetch_request_topics};
+const kfk__struct_desc kfk__offset_fetch_request_topics_desc = {"OffsetFetchRequestTopics", sizeof(kfk__offset_fetch_request_topics), offsetof(kfk__offset_fetch_request_topics, unknown_tags), 2, fd_kfk__offset_fetch_request_topics};
 
 static const kfk__field fd_kfk__offset_fetch_request_group[] = {
     {"GroupId", offsetof(kfk__offset_fetch_request_group, group_id), KFK__T_STRING, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"MemberId", offsetof(kfk__offset_fetch_request_group, member_id), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 9, KFK__VMAX, 9, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MemberEpoch", offsetof(kfk__offset_fetch_request_group, member_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 9, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"Topics", offsetof(kfk__offset_fetch_request_group, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 8, KFK__VMAX, 1, 0, 0u, &sd_kfk__offset_fetch_request_topics, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_fetch_request_group, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 8, KFK__VMAX, 1, 0, 0u, &kfk__offset_fetch_request_topics_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_request_group = {"OffsetFetchRequestGroup", sizeof(kfk__offset_fetch_request_group), offsetof(kfk__offset_fetch_request_group, unknown_tags), 4, fd_kfk__offset_fetch_request_group};
+const kfk__struct_desc kfk__offset_fetch_request_group_desc = {"OffsetFetchRequestGroup", sizeof(kfk__offset_fetch_request_group), offsetof(kfk__offset_fetch_request_group, unknown_tags), 4, fd_kfk__offset_fetch_request_group};
 
 static const kfk__field fd_kfk__offset_fetch_request[] = {
     {"GroupId", offsetof(kfk__offset_fetch_request, group_id), KFK__T_STRING, 0, 0, 0, 0, 7, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__offset_fetch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 7, 2, 7, 1, 0, 0u, &sd_kfk__offset_fetch_request_topic, 0, 0, NULL},
-    {"Groups", offsetof(kfk__offset_fetch_request, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_fetch_request_group, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_fetch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 7, 2, 7, 1, 0, 0u, &kfk__offset_fetch_request_topic_desc, 0, 0, NULL},
+    {"Groups", offsetof(kfk__offset_fetch_request, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_fetch_request_group_desc, 0, 0, NULL},
     {"RequireStable", offsetof(kfk__offset_fetch_request, require_stable), KFK__T_BOOL, 0, 0, 0, 7, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_request = {"OffsetFetchRequest", sizeof(kfk__offset_fetch_request), offsetof(kfk__offset_fetch_request, unknown_tags), 4, fd_kfk__offset_fetch_request};
+const kfk__struct_desc kfk__offset_fetch_request_desc = {"OffsetFetchRequest", sizeof(kfk__offset_fetch_request), offsetof(kfk__offset_fetch_request, unknown_tags), 4, fd_kfk__offset_fetch_request};
 
-const kfk__msg_desc kfk__desc_offset_fetch_request = {"OffsetFetchRequest", 9, 0, 9, 6, KFK__MSG_REQUEST, 0, &sd_kfk__offset_fetch_request};
-
-static const kfk__struct_desc sd_kfk__offset_fetch_response_partition;
-static const kfk__struct_desc sd_kfk__offset_fetch_response_topic;
-static const kfk__struct_desc sd_kfk__offset_fetch_response_partitions;
-static const kfk__struct_desc sd_kfk__offset_fetch_response_topics;
-static const kfk__struct_desc sd_kfk__offset_fetch_response_group;
-static const kfk__struct_desc sd_kfk__offset_fetch_response;
+const kfk__msg_desc kfk__desc_offset_fetch_request = {"OffsetFetchRequest", 9, 0, 9, 6, KFK__MSG_REQUEST, 0, &kfk__offset_fetch_request_desc};
 
 static const kfk__field fd_kfk__offset_fetch_response_partition[] = {
     {"PartitionIndex", offsetof(kfk__offset_fetch_response_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, 7, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -54,13 +42,13 @@ static const kfk__field fd_kfk__offset_fetch_response_partition[] = {
     {"Metadata", offsetof(kfk__offset_fetch_response_partition, metadata), KFK__T_STRING, 0, 0, 0, 0, 7, 0, 7, 1, 0, 0u, NULL, 0, 0, ""},
     {"ErrorCode", offsetof(kfk__offset_fetch_response_partition, error_code), KFK__T_INT16, 0, 0, 0, 0, 7, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_response_partition = {"OffsetFetchResponsePartition", sizeof(kfk__offset_fetch_response_partition), offsetof(kfk__offset_fetch_response_partition, unknown_tags), 5, fd_kfk__offset_fetch_response_partition};
+const kfk__struct_desc kfk__offset_fetch_response_partition_desc = {"OffsetFetchResponsePartition", sizeof(kfk__offset_fetch_response_partition), offsetof(kfk__offset_fetch_response_partition, unknown_tags), 5, fd_kfk__offset_fetch_response_partition};
 
 static const kfk__field fd_kfk__offset_fetch_response_topic[] = {
     {"Name", offsetof(kfk__offset_fetch_response_topic, name), KFK__T_STRING, 0, 0, 0, 0, 7, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_fetch_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 7, 1, 0, 1, 0, 0u, &sd_kfk__offset_fetch_response_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_fetch_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 7, 1, 0, 1, 0, 0u, &kfk__offset_fetch_response_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_response_topic = {"OffsetFetchResponseTopic", sizeof(kfk__offset_fetch_response_topic), offsetof(kfk__offset_fetch_response_topic, unknown_tags), 2, fd_kfk__offset_fetch_response_topic};
+const kfk__struct_desc kfk__offset_fetch_response_topic_desc = {"OffsetFetchResponseTopic", sizeof(kfk__offset_fetch_response_topic), offsetof(kfk__offset_fetch_response_topic, unknown_tags), 2, fd_kfk__offset_fetch_response_topic};
 
 static const kfk__field fd_kfk__offset_fetch_response_partitions[] = {
     {"PartitionIndex", offsetof(kfk__offset_fetch_response_partitions, partition_index), KFK__T_INT32, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -69,28 +57,28 @@ static const kfk__field fd_kfk__offset_fetch_response_partitions[] = {
     {"Metadata", offsetof(kfk__offset_fetch_response_partitions, metadata), KFK__T_STRING, 0, 0, 0, 8, KFK__VMAX, 8, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"ErrorCode", offsetof(kfk__offset_fetch_response_partitions, error_code), KFK__T_INT16, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_response_partitions = {"OffsetFetchResponsePartitions", sizeof(kfk__offset_fetch_response_partitions), offsetof(kfk__offset_fetch_response_partitions, unknown_tags), 5, fd_kfk__offset_fetch_response_partitions};
+const kfk__struct_desc kfk__offset_fetch_response_partitions_desc = {"OffsetFetchResponsePartitions", sizeof(kfk__offset_fetch_response_partitions), offsetof(kfk__offset_fetch_response_partitions, unknown_tags), 5, fd_kfk__offset_fetch_response_partitions};
 
 static const kfk__field fd_kfk__offset_fetch_response_topics[] = {
     {"Name", offsetof(kfk__offset_fetch_response_topics, name), KFK__T_STRING, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_fetch_response_topics, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_fetch_response_partitions, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_fetch_response_topics, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_fetch_response_partitions_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_response_topics = {"OffsetFetchResponseTopics", sizeof(kfk__offset_fetch_response_topics), offsetof(kfk__offset_fetch_response_topics, unknown_tags), 2, fd_kfk__offset_fetch_response_topics};
+const kfk__struct_desc kfk__offset_fetch_response_topics_desc = {"OffsetFetchResponseTopics", sizeof(kfk__offset_fetch_response_topics), offsetof(kfk__offset_fetch_response_topics, unknown_tags), 2, fd_kfk__offset_fetch_response_topics};
 
 static const kfk__field fd_kfk__offset_fetch_response_group[] = {
     {"GroupId", offsetof(kfk__offset_fetch_response_group, group_id), KFK__T_STRING, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__offset_fetch_response_group, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_fetch_response_topics, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_fetch_response_group, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_fetch_response_topics_desc, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__offset_fetch_response_group, error_code), KFK__T_INT16, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_response_group = {"OffsetFetchResponseGroup", sizeof(kfk__offset_fetch_response_group), offsetof(kfk__offset_fetch_response_group, unknown_tags), 3, fd_kfk__offset_fetch_response_group};
+const kfk__struct_desc kfk__offset_fetch_response_group_desc = {"OffsetFetchResponseGroup", sizeof(kfk__offset_fetch_response_group), offsetof(kfk__offset_fetch_response_group, unknown_tags), 3, fd_kfk__offset_fetch_response_group};
 
 static const kfk__field fd_kfk__offset_fetch_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__offset_fetch_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__offset_fetch_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 7, 1, 0, 1, 0, 0u, &sd_kfk__offset_fetch_response_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_fetch_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, 7, 1, 0, 1, 0, 0u, &kfk__offset_fetch_response_topic_desc, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__offset_fetch_response, error_code), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 2, 7, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
-    {"Groups", offsetof(kfk__offset_fetch_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_fetch_response_group, 0, 0, NULL},
+    {"Groups", offsetof(kfk__offset_fetch_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_fetch_response_group_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_fetch_response = {"OffsetFetchResponse", sizeof(kfk__offset_fetch_response), offsetof(kfk__offset_fetch_response, unknown_tags), 4, fd_kfk__offset_fetch_response};
+const kfk__struct_desc kfk__offset_fetch_response_desc = {"OffsetFetchResponse", sizeof(kfk__offset_fetch_response), offsetof(kfk__offset_fetch_response, unknown_tags), 4, fd_kfk__offset_fetch_response};
 
-const kfk__msg_desc kfk__desc_offset_fetch_response = {"OffsetFetchResponse", 9, 0, 9, 6, KFK__MSG_RESPONSE, 0, &sd_kfk__offset_fetch_response};
+const kfk__msg_desc kfk__desc_offset_fetch_response = {"OffsetFetchResponse", 9, 0, 9, 6, KFK__MSG_RESPONSE, 0, &kfk__offset_fetch_response_desc};
 

@@ -40,6 +40,10 @@ struct kfk__offset_fetch_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_fetch_request_topic_desc;
+extern const kfk__struct_desc kfk__offset_fetch_request_topics_desc;
+extern const kfk__struct_desc kfk__offset_fetch_request_group_desc;
+extern const kfk__struct_desc kfk__offset_fetch_request_desc;
 extern const kfk__msg_desc kfk__desc_offset_fetch_request;
 
 /* OffsetFetchResponse: versions 0-9, flexible 6+ */
@@ -95,6 +99,12 @@ struct kfk__offset_fetch_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_fetch_response_partition_desc;
+extern const kfk__struct_desc kfk__offset_fetch_response_topic_desc;
+extern const kfk__struct_desc kfk__offset_fetch_response_partitions_desc;
+extern const kfk__struct_desc kfk__offset_fetch_response_topics_desc;
+extern const kfk__struct_desc kfk__offset_fetch_response_group_desc;
+extern const kfk__struct_desc kfk__offset_fetch_response_desc;
 extern const kfk__msg_desc kfk__desc_offset_fetch_response;
 
 #endif

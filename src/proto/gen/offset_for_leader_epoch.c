@@ -5,34 +5,26 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_request_offset_for_leader_partition;
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_request_offset_for_leader_topic;
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_request;
-
 static const kfk__field fd_kfk__offset_for_leader_epoch_request_offset_for_leader_partition[] = {
     {"Partition", offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_partition, partition), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"CurrentLeaderEpoch", offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_partition, current_leader_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"LeaderEpoch", offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_partition, leader_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_request_offset_for_leader_partition = {"OffsetForLeaderPartition", sizeof(kfk__offset_for_leader_epoch_request_offset_for_leader_partition), offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_partition, unknown_tags), 3, fd_kfk__offset_for_leader_epoch_request_offset_for_leader_partition};
+const kfk__struct_desc kfk__offset_for_leader_epoch_request_offset_for_leader_partition_desc = {"OffsetForLeaderPartition", sizeof(kfk__offset_for_leader_epoch_request_offset_for_leader_partition), offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_partition, unknown_tags), 3, fd_kfk__offset_for_leader_epoch_request_offset_for_leader_partition};
 
 static const kfk__field fd_kfk__offset_for_leader_epoch_request_offset_for_leader_topic[] = {
     {"Topic", offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_topic, topic), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_for_leader_epoch_request_offset_for_leader_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_for_leader_epoch_request_offset_for_leader_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_request_offset_for_leader_topic = {"OffsetForLeaderTopic", sizeof(kfk__offset_for_leader_epoch_request_offset_for_leader_topic), offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_topic, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_request_offset_for_leader_topic};
+const kfk__struct_desc kfk__offset_for_leader_epoch_request_offset_for_leader_topic_desc = {"OffsetForLeaderTopic", sizeof(kfk__offset_for_leader_epoch_request_offset_for_leader_topic), offsetof(kfk__offset_for_leader_epoch_request_offset_for_leader_topic, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_request_offset_for_leader_topic};
 
 static const kfk__field fd_kfk__offset_for_leader_epoch_request[] = {
     {"ReplicaId", offsetof(kfk__offset_for_leader_epoch_request, replica_id), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-2), 0, NULL},
-    {"Topics", offsetof(kfk__offset_for_leader_epoch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_for_leader_epoch_request_offset_for_leader_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_for_leader_epoch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_for_leader_epoch_request_offset_for_leader_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_request = {"OffsetForLeaderEpochRequest", sizeof(kfk__offset_for_leader_epoch_request), offsetof(kfk__offset_for_leader_epoch_request, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_request};
+const kfk__struct_desc kfk__offset_for_leader_epoch_request_desc = {"OffsetForLeaderEpochRequest", sizeof(kfk__offset_for_leader_epoch_request), offsetof(kfk__offset_for_leader_epoch_request, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_request};
 
-const kfk__msg_desc kfk__desc_offset_for_leader_epoch_request = {"OffsetForLeaderEpochRequest", 23, 0, 4, 4, KFK__MSG_REQUEST, 0, &sd_kfk__offset_for_leader_epoch_request};
-
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_response_epoch_end_offset;
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result;
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_response;
+const kfk__msg_desc kfk__desc_offset_for_leader_epoch_request = {"OffsetForLeaderEpochRequest", 23, 0, 4, 4, KFK__MSG_REQUEST, 0, &kfk__offset_for_leader_epoch_request_desc};
 
 static const kfk__field fd_kfk__offset_for_leader_epoch_response_epoch_end_offset[] = {
     {"ErrorCode", offsetof(kfk__offset_for_leader_epoch_response_epoch_end_offset, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -40,19 +32,19 @@ static const kfk__field fd_kfk__offset_for_leader_epoch_response_epoch_end_offse
     {"LeaderEpoch", offsetof(kfk__offset_for_leader_epoch_response_epoch_end_offset, leader_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"EndOffset", offsetof(kfk__offset_for_leader_epoch_response_epoch_end_offset, end_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_response_epoch_end_offset = {"EpochEndOffset", sizeof(kfk__offset_for_leader_epoch_response_epoch_end_offset), offsetof(kfk__offset_for_leader_epoch_response_epoch_end_offset, unknown_tags), 4, fd_kfk__offset_for_leader_epoch_response_epoch_end_offset};
+const kfk__struct_desc kfk__offset_for_leader_epoch_response_epoch_end_offset_desc = {"EpochEndOffset", sizeof(kfk__offset_for_leader_epoch_response_epoch_end_offset), offsetof(kfk__offset_for_leader_epoch_response_epoch_end_offset, unknown_tags), 4, fd_kfk__offset_for_leader_epoch_response_epoch_end_offset};
 
 static const kfk__field fd_kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result[] = {
     {"Topic", offsetof(kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result, topic), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_for_leader_epoch_response_epoch_end_offset, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_for_leader_epoch_response_epoch_end_offset_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result = {"OffsetForLeaderTopicResult", sizeof(kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result), offsetof(kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result};
+const kfk__struct_desc kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result_desc = {"OffsetForLeaderTopicResult", sizeof(kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result), offsetof(kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result};
 
 static const kfk__field fd_kfk__offset_for_leader_epoch_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__offset_for_leader_epoch_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__offset_for_leader_epoch_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result, 0, 0, NULL},
+    {"Topics", offsetof(kfk__offset_for_leader_epoch_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__offset_for_leader_epoch_response = {"OffsetForLeaderEpochResponse", sizeof(kfk__offset_for_leader_epoch_response), offsetof(kfk__offset_for_leader_epoch_response, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_response};
+const kfk__struct_desc kfk__offset_for_leader_epoch_response_desc = {"OffsetForLeaderEpochResponse", sizeof(kfk__offset_for_leader_epoch_response), offsetof(kfk__offset_for_leader_epoch_response, unknown_tags), 2, fd_kfk__offset_for_leader_epoch_response};
 
-const kfk__msg_desc kfk__desc_offset_for_leader_epoch_response = {"OffsetForLeaderEpochResponse", 23, 0, 4, 4, KFK__MSG_RESPONSE, 0, &sd_kfk__offset_for_leader_epoch_response};
+const kfk__msg_desc kfk__desc_offset_for_leader_epoch_response = {"OffsetForLeaderEpochResponse", 23, 0, 4, 4, KFK__MSG_RESPONSE, 0, &kfk__offset_for_leader_epoch_response_desc};
 

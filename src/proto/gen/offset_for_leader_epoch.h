@@ -30,6 +30,9 @@ struct kfk__offset_for_leader_epoch_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_for_leader_epoch_request_offset_for_leader_partition_desc;
+extern const kfk__struct_desc kfk__offset_for_leader_epoch_request_offset_for_leader_topic_desc;
+extern const kfk__struct_desc kfk__offset_for_leader_epoch_request_desc;
 extern const kfk__msg_desc kfk__desc_offset_for_leader_epoch_request;
 
 /* OffsetForLeaderEpochResponse: versions 0-4, flexible 4+ */
@@ -57,6 +60,9 @@ struct kfk__offset_for_leader_epoch_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__offset_for_leader_epoch_response_epoch_end_offset_desc;
+extern const kfk__struct_desc kfk__offset_for_leader_epoch_response_offset_for_leader_topic_result_desc;
+extern const kfk__struct_desc kfk__offset_for_leader_epoch_response_desc;
 extern const kfk__msg_desc kfk__desc_offset_for_leader_epoch_response;
 
 #endif

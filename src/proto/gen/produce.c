@@ -5,50 +5,39 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__produce_request_partition_produce_data;
-static const kfk__struct_desc sd_kfk__produce_request_topic_produce_data;
-static const kfk__struct_desc sd_kfk__produce_request;
-
 static const kfk__field fd_kfk__produce_request_partition_produce_data[] = {
     {"Index", offsetof(kfk__produce_request_partition_produce_data, index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Records", offsetof(kfk__produce_request_partition_produce_data, records), KFK__T_RECORDS, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_request_partition_produce_data = {"PartitionProduceData", sizeof(kfk__produce_request_partition_produce_data), offsetof(kfk__produce_request_partition_produce_data, unknown_tags), 2, fd_kfk__produce_request_partition_produce_data};
+const kfk__struct_desc kfk__produce_request_partition_produce_data_desc = {"PartitionProduceData", sizeof(kfk__produce_request_partition_produce_data), offsetof(kfk__produce_request_partition_produce_data, unknown_tags), 2, fd_kfk__produce_request_partition_produce_data};
 
 static const kfk__field fd_kfk__produce_request_topic_produce_data[] = {
     {"Name", offsetof(kfk__produce_request_topic_produce_data, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PartitionData", offsetof(kfk__produce_request_topic_produce_data, partition_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__produce_request_partition_produce_data, 0, 0, NULL},
+    {"PartitionData", offsetof(kfk__produce_request_topic_produce_data, partition_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__produce_request_partition_produce_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_request_topic_produce_data = {"TopicProduceData", sizeof(kfk__produce_request_topic_produce_data), offsetof(kfk__produce_request_topic_produce_data, unknown_tags), 2, fd_kfk__produce_request_topic_produce_data};
+const kfk__struct_desc kfk__produce_request_topic_produce_data_desc = {"TopicProduceData", sizeof(kfk__produce_request_topic_produce_data), offsetof(kfk__produce_request_topic_produce_data, unknown_tags), 2, fd_kfk__produce_request_topic_produce_data};
 
 static const kfk__field fd_kfk__produce_request[] = {
     {"TransactionalId", offsetof(kfk__produce_request, transactional_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Acks", offsetof(kfk__produce_request, acks), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TimeoutMs", offsetof(kfk__produce_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"TopicData", offsetof(kfk__produce_request, topic_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__produce_request_topic_produce_data, 0, 0, NULL},
+    {"TopicData", offsetof(kfk__produce_request, topic_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__produce_request_topic_produce_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_request = {"ProduceRequest", sizeof(kfk__produce_request), offsetof(kfk__produce_request, unknown_tags), 4, fd_kfk__produce_request};
+const kfk__struct_desc kfk__produce_request_desc = {"ProduceRequest", sizeof(kfk__produce_request), offsetof(kfk__produce_request, unknown_tags), 4, fd_kfk__produce_request};
 
-const kfk__msg_desc kfk__desc_produce_request = {"ProduceRequest", 0, 0, 11, 9, KFK__MSG_REQUEST, 0, &sd_kfk__produce_request};
-
-static const kfk__struct_desc sd_kfk__produce_response_batch_index_and_error_message;
-static const kfk__struct_desc sd_kfk__produce_response_leader_id_and_epoch;
-static const kfk__struct_desc sd_kfk__produce_response_partition_produce_response;
-static const kfk__struct_desc sd_kfk__produce_response_topic_produce_response;
-static const kfk__struct_desc sd_kfk__produce_response_node_endpoint;
-static const kfk__struct_desc sd_kfk__produce_response;
+const kfk__msg_desc kfk__desc_produce_request = {"ProduceRequest", 0, 0, 11, 9, KFK__MSG_REQUEST, 0, &kfk__produce_request_desc};
 
 static const kfk__field fd_kfk__produce_response_batch_index_and_error_message[] = {
     {"BatchIndex", offsetof(kfk__produce_response_batch_index_and_error_message, batch_index), KFK__T_INT32, 0, 0, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"BatchIndexErrorMessage", offsetof(kfk__produce_response_batch_index_and_error_message, batch_index_error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 8, KFK__VMAX, 8, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_response_batch_index_and_error_message = {"BatchIndexAndErrorMessage", sizeof(kfk__produce_response_batch_index_and_error_message), offsetof(kfk__produce_response_batch_index_and_error_message, unknown_tags), 2, fd_kfk__produce_response_batch_index_and_error_message};
+const kfk__struct_desc kfk__produce_response_batch_index_and_error_message_desc = {"BatchIndexAndErrorMessage", sizeof(kfk__produce_response_batch_index_and_error_message), offsetof(kfk__produce_response_batch_index_and_error_message, unknown_tags), 2, fd_kfk__produce_response_batch_index_and_error_message};
 
 static const kfk__field fd_kfk__produce_response_leader_id_and_epoch[] = {
     {"LeaderId", offsetof(kfk__produce_response_leader_id_and_epoch, leader_id), KFK__T_INT32, 0, 0, 0, 10, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"LeaderEpoch", offsetof(kfk__produce_response_leader_id_and_epoch, leader_epoch), KFK__T_INT32, 0, 0, 0, 10, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_response_leader_id_and_epoch = {"LeaderIdAndEpoch", sizeof(kfk__produce_response_leader_id_and_epoch), offsetof(kfk__produce_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__produce_response_leader_id_and_epoch};
+const kfk__struct_desc kfk__produce_response_leader_id_and_epoch_desc = {"LeaderIdAndEpoch", sizeof(kfk__produce_response_leader_id_and_epoch), offsetof(kfk__produce_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__produce_response_leader_id_and_epoch};
 
 static const kfk__field fd_kfk__produce_response_partition_produce_response[] = {
     {"Index", offsetof(kfk__produce_response_partition_produce_response, index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -56,17 +45,17 @@ static const kfk__field fd_kfk__produce_response_partition_produce_response[] = 
     {"BaseOffset", offsetof(kfk__produce_response_partition_produce_response, base_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LogAppendTimeMs", offsetof(kfk__produce_response_partition_produce_response, log_append_time_ms), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"LogStartOffset", offsetof(kfk__produce_response_partition_produce_response, log_start_offset), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 5, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
-    {"RecordErrors", offsetof(kfk__produce_response_partition_produce_response, record_errors), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__produce_response_batch_index_and_error_message, 0, 0, NULL},
+    {"RecordErrors", offsetof(kfk__produce_response_partition_produce_response, record_errors), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 8, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__produce_response_batch_index_and_error_message_desc, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__produce_response_partition_produce_response, error_message), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 8, KFK__VMAX, 8, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"CurrentLeader", offsetof(kfk__produce_response_partition_produce_response, current_leader), KFK__T_STRUCT, 0, 0, 0, 10, KFK__VMAX, 1, 0, 10, KFK__VMAX, 0u, &sd_kfk__produce_response_leader_id_and_epoch, 0, 0, NULL},
+    {"CurrentLeader", offsetof(kfk__produce_response_partition_produce_response, current_leader), KFK__T_STRUCT, 0, 0, 0, 10, KFK__VMAX, 1, 0, 10, KFK__VMAX, 0u, &kfk__produce_response_leader_id_and_epoch_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_response_partition_produce_response = {"PartitionProduceResponse", sizeof(kfk__produce_response_partition_produce_response), offsetof(kfk__produce_response_partition_produce_response, unknown_tags), 8, fd_kfk__produce_response_partition_produce_response};
+const kfk__struct_desc kfk__produce_response_partition_produce_response_desc = {"PartitionProduceResponse", sizeof(kfk__produce_response_partition_produce_response), offsetof(kfk__produce_response_partition_produce_response, unknown_tags), 8, fd_kfk__produce_response_partition_produce_response};
 
 static const kfk__field fd_kfk__produce_response_topic_produce_response[] = {
     {"Name", offsetof(kfk__produce_response_topic_produce_response, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"PartitionResponses", offsetof(kfk__produce_response_topic_produce_response, partition_responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__produce_response_partition_produce_response, 0, 0, NULL},
+    {"PartitionResponses", offsetof(kfk__produce_response_topic_produce_response, partition_responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__produce_response_partition_produce_response_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_response_topic_produce_response = {"TopicProduceResponse", sizeof(kfk__produce_response_topic_produce_response), offsetof(kfk__produce_response_topic_produce_response, unknown_tags), 2, fd_kfk__produce_response_topic_produce_response};
+const kfk__struct_desc kfk__produce_response_topic_produce_response_desc = {"TopicProduceResponse", sizeof(kfk__produce_response_topic_produce_response), offsetof(kfk__produce_response_topic_produce_response, unknown_tags), 2, fd_kfk__produce_response_topic_produce_response};
 
 static const kfk__field fd_kfk__produce_response_node_endpoint[] = {
     {"NodeId", offsetof(kfk__produce_response_node_endpoint, node_id), KFK__T_INT32, 0, 0, 0, 10, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -74,14 +63,14 @@ static const kfk__field fd_kfk__produce_response_node_endpoint[] = {
     {"Port", offsetof(kfk__produce_response_node_endpoint, port), KFK__T_INT32, 0, 0, 0, 10, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Rack", offsetof(kfk__produce_response_node_endpoint, rack), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 10, KFK__VMAX, 10, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_response_node_endpoint = {"NodeEndpoint", sizeof(kfk__produce_response_node_endpoint), offsetof(kfk__produce_response_node_endpoint, unknown_tags), 4, fd_kfk__produce_response_node_endpoint};
+const kfk__struct_desc kfk__produce_response_node_endpoint_desc = {"NodeEndpoint", sizeof(kfk__produce_response_node_endpoint), offsetof(kfk__produce_response_node_endpoint, unknown_tags), 4, fd_kfk__produce_response_node_endpoint};
 
 static const kfk__field fd_kfk__produce_response[] = {
-    {"Responses", offsetof(kfk__produce_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__produce_response_topic_produce_response, 0, 0, NULL},
+    {"Responses", offsetof(kfk__produce_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__produce_response_topic_produce_response_desc, 0, 0, NULL},
     {"ThrottleTimeMs", offsetof(kfk__produce_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
-    {"NodeEndpoints", offsetof(kfk__produce_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 10, KFK__VMAX, 1, 0, 10, KFK__VMAX, 0u, &sd_kfk__produce_response_node_endpoint, 0, 0, NULL},
+    {"NodeEndpoints", offsetof(kfk__produce_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 10, KFK__VMAX, 1, 0, 10, KFK__VMAX, 0u, &kfk__produce_response_node_endpoint_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__produce_response = {"ProduceResponse", sizeof(kfk__produce_response), offsetof(kfk__produce_response, unknown_tags), 3, fd_kfk__produce_response};
+const kfk__struct_desc kfk__produce_response_desc = {"ProduceResponse", sizeof(kfk__produce_response), offsetof(kfk__produce_response, unknown_tags), 3, fd_kfk__produce_response};
 
-const kfk__msg_desc kfk__desc_produce_response = {"ProduceResponse", 0, 0, 11, 9, KFK__MSG_RESPONSE, 0, &sd_kfk__produce_response};
+const kfk__msg_desc kfk__desc_produce_response = {"ProduceResponse", 0, 0, 11, 9, KFK__MSG_RESPONSE, 0, &kfk__produce_response_desc};
 

@@ -31,6 +31,9 @@ struct kfk__produce_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__produce_request_partition_produce_data_desc;
+extern const kfk__struct_desc kfk__produce_request_topic_produce_data_desc;
+extern const kfk__struct_desc kfk__produce_request_desc;
 extern const kfk__msg_desc kfk__desc_produce_request;
 
 /* ProduceResponse: versions 0-11, flexible 9+ */
@@ -86,6 +89,12 @@ struct kfk__produce_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__produce_response_batch_index_and_error_message_desc;
+extern const kfk__struct_desc kfk__produce_response_leader_id_and_epoch_desc;
+extern const kfk__struct_desc kfk__produce_response_partition_produce_response_desc;
+extern const kfk__struct_desc kfk__produce_response_topic_produce_response_desc;
+extern const kfk__struct_desc kfk__produce_response_node_endpoint_desc;
+extern const kfk__struct_desc kfk__produce_response_desc;
 extern const kfk__msg_desc kfk__desc_produce_response;
 
 #endif

@@ -5,8 +5,6 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__push_telemetry_request;
-
 static const kfk__field fd_kfk__push_telemetry_request[] = {
     {"ClientInstanceId", offsetof(kfk__push_telemetry_request, client_instance_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"SubscriptionId", offsetof(kfk__push_telemetry_request, subscription_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -14,17 +12,15 @@ static const kfk__field fd_kfk__push_telemetry_request[] = {
     {"CompressionType", offsetof(kfk__push_telemetry_request, compression_type), KFK__T_INT8, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Metrics", offsetof(kfk__push_telemetry_request, metrics), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__push_telemetry_request = {"PushTelemetryRequest", sizeof(kfk__push_telemetry_request), offsetof(kfk__push_telemetry_request, unknown_tags), 5, fd_kfk__push_telemetry_request};
+const kfk__struct_desc kfk__push_telemetry_request_desc = {"PushTelemetryRequest", sizeof(kfk__push_telemetry_request), offsetof(kfk__push_telemetry_request, unknown_tags), 5, fd_kfk__push_telemetry_request};
 
-const kfk__msg_desc kfk__desc_push_telemetry_request = {"PushTelemetryRequest", 72, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__push_telemetry_request};
-
-static const kfk__struct_desc sd_kfk__push_telemetry_response;
+const kfk__msg_desc kfk__desc_push_telemetry_request = {"PushTelemetryRequest", 72, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__push_telemetry_request_desc};
 
 static const kfk__field fd_kfk__push_telemetry_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__push_telemetry_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__push_telemetry_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__push_telemetry_response = {"PushTelemetryResponse", sizeof(kfk__push_telemetry_response), offsetof(kfk__push_telemetry_response, unknown_tags), 2, fd_kfk__push_telemetry_response};
+const kfk__struct_desc kfk__push_telemetry_response_desc = {"PushTelemetryResponse", sizeof(kfk__push_telemetry_response), offsetof(kfk__push_telemetry_response, unknown_tags), 2, fd_kfk__push_telemetry_response};
 
-const kfk__msg_desc kfk__desc_push_telemetry_response = {"PushTelemetryResponse", 72, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__push_telemetry_response};
+const kfk__msg_desc kfk__desc_push_telemetry_response = {"PushTelemetryResponse", 72, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__push_telemetry_response_desc};
 

@@ -18,6 +18,7 @@ struct kfk__push_telemetry_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__push_telemetry_request_desc;
 extern const kfk__msg_desc kfk__desc_push_telemetry_request;
 
 /* PushTelemetryResponse: versions 0-0, flexible 0+ */
@@ -29,6 +30,7 @@ struct kfk__push_telemetry_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__push_telemetry_response_desc;
 extern const kfk__msg_desc kfk__desc_push_telemetry_response;
 
 #endif

@@ -29,6 +29,9 @@ struct kfk__read_share_group_state_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__read_share_group_state_request_partition_data_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_request_read_state_data_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_request_desc;
 extern const kfk__msg_desc kfk__desc_read_share_group_state_request;
 
 /* ReadShareGroupStateResponse: versions 0-0, flexible 0+ */
@@ -66,6 +69,10 @@ struct kfk__read_share_group_state_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__read_share_group_state_response_state_batch_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_response_partition_result_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_response_read_state_result_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_response_desc;
 extern const kfk__msg_desc kfk__desc_read_share_group_state_response;
 
 #endif

@@ -5,33 +5,25 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_request_partition_data;
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_request_read_state_summary_data;
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_request;
-
 static const kfk__field fd_kfk__read_share_group_state_summary_request_partition_data[] = {
     {"Partition", offsetof(kfk__read_share_group_state_summary_request_partition_data, partition), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LeaderEpoch", offsetof(kfk__read_share_group_state_summary_request_partition_data, leader_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_request_partition_data = {"PartitionData", sizeof(kfk__read_share_group_state_summary_request_partition_data), offsetof(kfk__read_share_group_state_summary_request_partition_data, unknown_tags), 2, fd_kfk__read_share_group_state_summary_request_partition_data};
+const kfk__struct_desc kfk__read_share_group_state_summary_request_partition_data_desc = {"PartitionData", sizeof(kfk__read_share_group_state_summary_request_partition_data), offsetof(kfk__read_share_group_state_summary_request_partition_data, unknown_tags), 2, fd_kfk__read_share_group_state_summary_request_partition_data};
 
 static const kfk__field fd_kfk__read_share_group_state_summary_request_read_state_summary_data[] = {
     {"TopicId", offsetof(kfk__read_share_group_state_summary_request_read_state_summary_data, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__read_share_group_state_summary_request_read_state_summary_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__read_share_group_state_summary_request_partition_data, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__read_share_group_state_summary_request_read_state_summary_data, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__read_share_group_state_summary_request_partition_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_request_read_state_summary_data = {"ReadStateSummaryData", sizeof(kfk__read_share_group_state_summary_request_read_state_summary_data), offsetof(kfk__read_share_group_state_summary_request_read_state_summary_data, unknown_tags), 2, fd_kfk__read_share_group_state_summary_request_read_state_summary_data};
+const kfk__struct_desc kfk__read_share_group_state_summary_request_read_state_summary_data_desc = {"ReadStateSummaryData", sizeof(kfk__read_share_group_state_summary_request_read_state_summary_data), offsetof(kfk__read_share_group_state_summary_request_read_state_summary_data, unknown_tags), 2, fd_kfk__read_share_group_state_summary_request_read_state_summary_data};
 
 static const kfk__field fd_kfk__read_share_group_state_summary_request[] = {
     {"GroupId", offsetof(kfk__read_share_group_state_summary_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Topics", offsetof(kfk__read_share_group_state_summary_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__read_share_group_state_summary_request_read_state_summary_data, 0, 0, NULL},
+    {"Topics", offsetof(kfk__read_share_group_state_summary_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__read_share_group_state_summary_request_read_state_summary_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_request = {"ReadShareGroupStateSummaryRequest", sizeof(kfk__read_share_group_state_summary_request), offsetof(kfk__read_share_group_state_summary_request, unknown_tags), 2, fd_kfk__read_share_group_state_summary_request};
+const kfk__struct_desc kfk__read_share_group_state_summary_request_desc = {"ReadShareGroupStateSummaryRequest", sizeof(kfk__read_share_group_state_summary_request), offsetof(kfk__read_share_group_state_summary_request, unknown_tags), 2, fd_kfk__read_share_group_state_summary_request};
 
-const kfk__msg_desc kfk__desc_read_share_group_state_summary_request = {"ReadShareGroupStateSummaryRequest", 87, 0, 0, 0, KFK__MSG_REQUEST, 1, &sd_kfk__read_share_group_state_summary_request};
-
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_response_partition_result;
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_response_read_state_summary_result;
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_response;
+const kfk__msg_desc kfk__desc_read_share_group_state_summary_request = {"ReadShareGroupStateSummaryRequest", 87, 0, 0, 0, KFK__MSG_REQUEST, 1, &kfk__read_share_group_state_summary_request_desc};
 
 static const kfk__field fd_kfk__read_share_group_state_summary_response_partition_result[] = {
     {"Partition", offsetof(kfk__read_share_group_state_summary_response_partition_result, partition), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -40,18 +32,18 @@ static const kfk__field fd_kfk__read_share_group_state_summary_response_partitio
     {"StateEpoch", offsetof(kfk__read_share_group_state_summary_response_partition_result, state_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"StartOffset", offsetof(kfk__read_share_group_state_summary_response_partition_result, start_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_response_partition_result = {"PartitionResult", sizeof(kfk__read_share_group_state_summary_response_partition_result), offsetof(kfk__read_share_group_state_summary_response_partition_result, unknown_tags), 5, fd_kfk__read_share_group_state_summary_response_partition_result};
+const kfk__struct_desc kfk__read_share_group_state_summary_response_partition_result_desc = {"PartitionResult", sizeof(kfk__read_share_group_state_summary_response_partition_result), offsetof(kfk__read_share_group_state_summary_response_partition_result, unknown_tags), 5, fd_kfk__read_share_group_state_summary_response_partition_result};
 
 static const kfk__field fd_kfk__read_share_group_state_summary_response_read_state_summary_result[] = {
     {"TopicId", offsetof(kfk__read_share_group_state_summary_response_read_state_summary_result, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__read_share_group_state_summary_response_read_state_summary_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__read_share_group_state_summary_response_partition_result, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__read_share_group_state_summary_response_read_state_summary_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__read_share_group_state_summary_response_partition_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_response_read_state_summary_result = {"ReadStateSummaryResult", sizeof(kfk__read_share_group_state_summary_response_read_state_summary_result), offsetof(kfk__read_share_group_state_summary_response_read_state_summary_result, unknown_tags), 2, fd_kfk__read_share_group_state_summary_response_read_state_summary_result};
+const kfk__struct_desc kfk__read_share_group_state_summary_response_read_state_summary_result_desc = {"ReadStateSummaryResult", sizeof(kfk__read_share_group_state_summary_response_read_state_summary_result), offsetof(kfk__read_share_group_state_summary_response_read_state_summary_result, unknown_tags), 2, fd_kfk__read_share_group_state_summary_response_read_state_summary_result};
 
 static const kfk__field fd_kfk__read_share_group_state_summary_response[] = {
-    {"Results", offsetof(kfk__read_share_group_state_summary_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__read_share_group_state_summary_response_read_state_summary_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__read_share_group_state_summary_response, results), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__read_share_group_state_summary_response_read_state_summary_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__read_share_group_state_summary_response = {"ReadShareGroupStateSummaryResponse", sizeof(kfk__read_share_group_state_summary_response), offsetof(kfk__read_share_group_state_summary_response, unknown_tags), 1, fd_kfk__read_share_group_state_summary_response};
+const kfk__struct_desc kfk__read_share_group_state_summary_response_desc = {"ReadShareGroupStateSummaryResponse", sizeof(kfk__read_share_group_state_summary_response), offsetof(kfk__read_share_group_state_summary_response, unknown_tags), 1, fd_kfk__read_share_group_state_summary_response};
 
-const kfk__msg_desc kfk__desc_read_share_group_state_summary_response = {"ReadShareGroupStateSummaryResponse", 87, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__read_share_group_state_summary_response};
+const kfk__msg_desc kfk__desc_read_share_group_state_summary_response = {"ReadShareGroupStateSummaryResponse", 87, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__read_share_group_state_summary_response_desc};
 

@@ -29,6 +29,9 @@ struct kfk__read_share_group_state_summary_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__read_share_group_state_summary_request_partition_data_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_summary_request_read_state_summary_data_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_summary_request_desc;
 extern const kfk__msg_desc kfk__desc_read_share_group_state_summary_request;
 
 /* ReadShareGroupStateSummaryResponse: versions 0-0, flexible 0+ */
@@ -56,6 +59,9 @@ struct kfk__read_share_group_state_summary_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__read_share_group_state_summary_response_partition_result_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_summary_response_read_state_summary_result_desc;
+extern const kfk__struct_desc kfk__read_share_group_state_summary_response_desc;
 extern const kfk__msg_desc kfk__desc_read_share_group_state_summary_response;
 
 #endif

@@ -5,25 +5,21 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__remove_raft_voter_request;
-
 static const kfk__field fd_kfk__remove_raft_voter_request[] = {
     {"ClusterId", offsetof(kfk__remove_raft_voter_request, cluster_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"VoterId", offsetof(kfk__remove_raft_voter_request, voter_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"VoterDirectoryId", offsetof(kfk__remove_raft_voter_request, voter_directory_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__remove_raft_voter_request = {"RemoveRaftVoterRequest", sizeof(kfk__remove_raft_voter_request), offsetof(kfk__remove_raft_voter_request, unknown_tags), 3, fd_kfk__remove_raft_voter_request};
+const kfk__struct_desc kfk__remove_raft_voter_request_desc = {"RemoveRaftVoterRequest", sizeof(kfk__remove_raft_voter_request), offsetof(kfk__remove_raft_voter_request, unknown_tags), 3, fd_kfk__remove_raft_voter_request};
 
-const kfk__msg_desc kfk__desc_remove_raft_voter_request = {"RemoveRaftVoterRequest", 81, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__remove_raft_voter_request};
-
-static const kfk__struct_desc sd_kfk__remove_raft_voter_response;
+const kfk__msg_desc kfk__desc_remove_raft_voter_request = {"RemoveRaftVoterRequest", 81, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__remove_raft_voter_request_desc};
 
 static const kfk__field fd_kfk__remove_raft_voter_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__remove_raft_voter_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__remove_raft_voter_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__remove_raft_voter_response, error_message), KFK__T_STRING, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__remove_raft_voter_response = {"RemoveRaftVoterResponse", sizeof(kfk__remove_raft_voter_response), offsetof(kfk__remove_raft_voter_response, unknown_tags), 3, fd_kfk__remove_raft_voter_response};
+const kfk__struct_desc kfk__remove_raft_voter_response_desc = {"RemoveRaftVoterResponse", sizeof(kfk__remove_raft_voter_response), offsetof(kfk__remove_raft_voter_response, unknown_tags), 3, fd_kfk__remove_raft_voter_response};
 
-const kfk__msg_desc kfk__desc_remove_raft_voter_response = {"RemoveRaftVoterResponse", 81, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__remove_raft_voter_response};
+const kfk__msg_desc kfk__desc_remove_raft_voter_response = {"RemoveRaftVoterResponse", 81, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__remove_raft_voter_response_desc};
 

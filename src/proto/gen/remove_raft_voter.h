@@ -16,6 +16,7 @@ struct kfk__remove_raft_voter_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__remove_raft_voter_request_desc;
 extern const kfk__msg_desc kfk__desc_remove_raft_voter_request;
 
 /* RemoveRaftVoterResponse: versions 0-0, flexible 0+ */
@@ -28,6 +29,7 @@ struct kfk__remove_raft_voter_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__remove_raft_voter_response_desc;
 extern const kfk__msg_desc kfk__desc_remove_raft_voter_response;
 
 #endif

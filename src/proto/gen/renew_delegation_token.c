@@ -5,24 +5,20 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__renew_delegation_token_request;
-
 static const kfk__field fd_kfk__renew_delegation_token_request[] = {
     {"Hmac", offsetof(kfk__renew_delegation_token_request, hmac), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"RenewPeriodMs", offsetof(kfk__renew_delegation_token_request, renew_period_ms), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__renew_delegation_token_request = {"RenewDelegationTokenRequest", sizeof(kfk__renew_delegation_token_request), offsetof(kfk__renew_delegation_token_request, unknown_tags), 2, fd_kfk__renew_delegation_token_request};
+const kfk__struct_desc kfk__renew_delegation_token_request_desc = {"RenewDelegationTokenRequest", sizeof(kfk__renew_delegation_token_request), offsetof(kfk__renew_delegation_token_request, unknown_tags), 2, fd_kfk__renew_delegation_token_request};
 
-const kfk__msg_desc kfk__desc_renew_delegation_token_request = {"RenewDelegationTokenRequest", 39, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__renew_delegation_token_request};
-
-static const kfk__struct_desc sd_kfk__renew_delegation_token_response;
+const kfk__msg_desc kfk__desc_renew_delegation_token_request = {"RenewDelegationTokenRequest", 39, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__renew_delegation_token_request_desc};
 
 static const kfk__field fd_kfk__renew_delegation_token_response[] = {
     {"ErrorCode", offsetof(kfk__renew_delegation_token_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ExpiryTimestampMs", offsetof(kfk__renew_delegation_token_response, expiry_timestamp_ms), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ThrottleTimeMs", offsetof(kfk__renew_delegation_token_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__renew_delegation_token_response = {"RenewDelegationTokenResponse", sizeof(kfk__renew_delegation_token_response), offsetof(kfk__renew_delegation_token_response, unknown_tags), 3, fd_kfk__renew_delegation_token_response};
+const kfk__struct_desc kfk__renew_delegation_token_response_desc = {"RenewDelegationTokenResponse", sizeof(kfk__renew_delegation_token_response), offsetof(kfk__renew_delegation_token_response, unknown_tags), 3, fd_kfk__renew_delegation_token_response};
 
-const kfk__msg_desc kfk__desc_renew_delegation_token_response = {"RenewDelegationTokenResponse", 39, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__renew_delegation_token_response};
+const kfk__msg_desc kfk__desc_renew_delegation_token_response = {"RenewDelegationTokenResponse", 39, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__renew_delegation_token_response_desc};
 

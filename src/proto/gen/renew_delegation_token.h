@@ -15,6 +15,7 @@ struct kfk__renew_delegation_token_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__renew_delegation_token_request_desc;
 extern const kfk__msg_desc kfk__desc_renew_delegation_token_request;
 
 /* RenewDelegationTokenResponse: versions 0-2, flexible 2+ */
@@ -27,6 +28,7 @@ struct kfk__renew_delegation_token_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__renew_delegation_token_response_desc;
 extern const kfk__msg_desc kfk__desc_renew_delegation_token_response;
 
 #endif

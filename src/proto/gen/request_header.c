@@ -5,15 +5,13 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__request_header;
-
 static const kfk__field fd_kfk__request_header[] = {
     {"RequestApiKey", offsetof(kfk__request_header, request_api_key), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"RequestApiVersion", offsetof(kfk__request_header, request_api_version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"CorrelationId", offsetof(kfk__request_header, correlation_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ClientId", offsetof(kfk__request_header, client_id), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NOT_FLEXIBLE, 0, 1, KFK__VMAX, 1, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__request_header = {"RequestHeader", sizeof(kfk__request_header), offsetof(kfk__request_header, unknown_tags), 4, fd_kfk__request_header};
+const kfk__struct_desc kfk__request_header_desc = {"RequestHeader", sizeof(kfk__request_header), offsetof(kfk__request_header, unknown_tags), 4, fd_kfk__request_header};
 
-const kfk__msg_desc kfk__desc_request_header = {"RequestHeader", -1, 0, 2, 2, KFK__MSG_HEADER, 0, &sd_kfk__request_header};
+const kfk__msg_desc kfk__desc_request_header = {"RequestHeader", -1, 0, 2, 2, KFK__MSG_HEADER, 0, &kfk__request_header_desc};
 

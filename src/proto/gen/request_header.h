@@ -17,6 +17,7 @@ struct kfk__request_header {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__request_header_desc;
 extern const kfk__msg_desc kfk__desc_request_header;
 
 #endif

@@ -5,12 +5,10 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__response_header;
-
 static const kfk__field fd_kfk__response_header[] = {
     {"CorrelationId", offsetof(kfk__response_header, correlation_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__response_header = {"ResponseHeader", sizeof(kfk__response_header), offsetof(kfk__response_header, unknown_tags), 1, fd_kfk__response_header};
+const kfk__struct_desc kfk__response_header_desc = {"ResponseHeader", sizeof(kfk__response_header), offsetof(kfk__response_header, unknown_tags), 1, fd_kfk__response_header};
 
-const kfk__msg_desc kfk__desc_response_header = {"ResponseHeader", -1, 0, 1, 1, KFK__MSG_HEADER, 0, &sd_kfk__response_header};
+const kfk__msg_desc kfk__desc_response_header = {"ResponseHeader", -1, 0, 1, 1, KFK__MSG_HEADER, 0, &kfk__response_header_desc};
 

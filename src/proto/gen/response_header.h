@@ -14,6 +14,7 @@ struct kfk__response_header {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__response_header_desc;
 extern const kfk__msg_desc kfk__desc_response_header;
 
 #endif

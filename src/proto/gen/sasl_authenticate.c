@@ -5,16 +5,12 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__sasl_authenticate_request;
-
 static const kfk__field fd_kfk__sasl_authenticate_request[] = {
     {"AuthBytes", offsetof(kfk__sasl_authenticate_request, auth_bytes), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__sasl_authenticate_request = {"SaslAuthenticateRequest", sizeof(kfk__sasl_authenticate_request), offsetof(kfk__sasl_authenticate_request, unknown_tags), 1, fd_kfk__sasl_authenticate_request};
+const kfk__struct_desc kfk__sasl_authenticate_request_desc = {"SaslAuthenticateRequest", sizeof(kfk__sasl_authenticate_request), offsetof(kfk__sasl_authenticate_request, unknown_tags), 1, fd_kfk__sasl_authenticate_request};
 
-const kfk__msg_desc kfk__desc_sasl_authenticate_request = {"SaslAuthenticateRequest", 36, 0, 2, 2, KFK__MSG_REQUEST, 0, &sd_kfk__sasl_authenticate_request};
-
-static const kfk__struct_desc sd_kfk__sasl_authenticate_response;
+const kfk__msg_desc kfk__desc_sasl_authenticate_request = {"SaslAuthenticateRequest", 36, 0, 2, 2, KFK__MSG_REQUEST, 0, &kfk__sasl_authenticate_request_desc};
 
 static const kfk__field fd_kfk__sasl_authenticate_response[] = {
     {"ErrorCode", offsetof(kfk__sasl_authenticate_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -22,7 +18,7 @@ static const kfk__field fd_kfk__sasl_authenticate_response[] = {
     {"AuthBytes", offsetof(kfk__sasl_authenticate_response, auth_bytes), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"SessionLifetimeMs", offsetof(kfk__sasl_authenticate_response, session_lifetime_ms), KFK__T_INT64, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(0), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__sasl_authenticate_response = {"SaslAuthenticateResponse", sizeof(kfk__sasl_authenticate_response), offsetof(kfk__sasl_authenticate_response, unknown_tags), 4, fd_kfk__sasl_authenticate_response};
+const kfk__struct_desc kfk__sasl_authenticate_response_desc = {"SaslAuthenticateResponse", sizeof(kfk__sasl_authenticate_response), offsetof(kfk__sasl_authenticate_response, unknown_tags), 4, fd_kfk__sasl_authenticate_response};
 
-const kfk__msg_desc kfk__desc_sasl_authenticate_response = {"SaslAuthenticateResponse", 36, 0, 2, 2, KFK__MSG_RESPONSE, 0, &sd_kfk__sasl_authenticate_response};
+const kfk__msg_desc kfk__desc_sasl_authenticate_response = {"SaslAuthenticateResponse", 36, 0, 2, 2, KFK__MSG_RESPONSE, 0, &kfk__sasl_authenticate_response_desc};
 

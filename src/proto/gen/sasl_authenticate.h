@@ -14,6 +14,7 @@ struct kfk__sasl_authenticate_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__sasl_authenticate_request_desc;
 extern const kfk__msg_desc kfk__desc_sasl_authenticate_request;
 
 /* SaslAuthenticateResponse: versions 0-2, flexible 2+ */
@@ -27,6 +28,7 @@ struct kfk__sasl_authenticate_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__sasl_authenticate_response_desc;
 extern const kfk__msg_desc kfk__desc_sasl_authenticate_response;
 
 #endif

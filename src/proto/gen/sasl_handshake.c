@@ -5,22 +5,18 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__sasl_handshake_request;
-
 static const kfk__field fd_kfk__sasl_handshake_request[] = {
     {"Mechanism", offsetof(kfk__sasl_handshake_request, mechanism), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__sasl_handshake_request = {"SaslHandshakeRequest", sizeof(kfk__sasl_handshake_request), offsetof(kfk__sasl_handshake_request, unknown_tags), 1, fd_kfk__sasl_handshake_request};
+const kfk__struct_desc kfk__sasl_handshake_request_desc = {"SaslHandshakeRequest", sizeof(kfk__sasl_handshake_request), offsetof(kfk__sasl_handshake_request, unknown_tags), 1, fd_kfk__sasl_handshake_request};
 
-const kfk__msg_desc kfk__desc_sasl_handshake_request = {"SaslHandshakeRequest", 17, 0, 1, KFK__VMAX, KFK__MSG_REQUEST, 0, &sd_kfk__sasl_handshake_request};
-
-static const kfk__struct_desc sd_kfk__sasl_handshake_response;
+const kfk__msg_desc kfk__desc_sasl_handshake_request = {"SaslHandshakeRequest", 17, 0, 1, KFK__VMAX, KFK__MSG_REQUEST, 0, &kfk__sasl_handshake_request_desc};
 
 static const kfk__field fd_kfk__sasl_handshake_response[] = {
     {"ErrorCode", offsetof(kfk__sasl_handshake_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Mechanisms", offsetof(kfk__sasl_handshake_response, mechanisms), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__sasl_handshake_response = {"SaslHandshakeResponse", sizeof(kfk__sasl_handshake_response), offsetof(kfk__sasl_handshake_response, unknown_tags), 2, fd_kfk__sasl_handshake_response};
+const kfk__struct_desc kfk__sasl_handshake_response_desc = {"SaslHandshakeResponse", sizeof(kfk__sasl_handshake_response), offsetof(kfk__sasl_handshake_response, unknown_tags), 2, fd_kfk__sasl_handshake_response};
 
-const kfk__msg_desc kfk__desc_sasl_handshake_response = {"SaslHandshakeResponse", 17, 0, 1, KFK__VMAX, KFK__MSG_RESPONSE, 0, &sd_kfk__sasl_handshake_response};
+const kfk__msg_desc kfk__desc_sasl_handshake_response = {"SaslHandshakeResponse", 17, 0, 1, KFK__VMAX, KFK__MSG_RESPONSE, 0, &kfk__sasl_handshake_response_desc};
 

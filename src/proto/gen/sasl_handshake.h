@@ -14,6 +14,7 @@ struct kfk__sasl_handshake_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__sasl_handshake_request_desc;
 extern const kfk__msg_desc kfk__desc_sasl_handshake_request;
 
 /* SaslHandshakeResponse: versions 0-1 */
@@ -25,6 +26,7 @@ struct kfk__sasl_handshake_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__sasl_handshake_response_desc;
 extern const kfk__msg_desc kfk__desc_sasl_handshake_response;
 
 #endif

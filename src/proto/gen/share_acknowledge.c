@@ -5,65 +5,54 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__share_acknowledge_request_acknowledgement_batch;
-static const kfk__struct_desc sd_kfk__share_acknowledge_request_acknowledge_partition;
-static const kfk__struct_desc sd_kfk__share_acknowledge_request_acknowledge_topic;
-static const kfk__struct_desc sd_kfk__share_acknowledge_request;
-
 static const kfk__field fd_kfk__share_acknowledge_request_acknowledgement_batch[] = {
     {"FirstOffset", offsetof(kfk__share_acknowledge_request_acknowledgement_batch, first_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LastOffset", offsetof(kfk__share_acknowledge_request_acknowledgement_batch, last_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AcknowledgeTypes", offsetof(kfk__share_acknowledge_request_acknowledgement_batch, acknowledge_types), KFK__T_ARRAY, KFK__T_INT8, 0, sizeof(int8_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_request_acknowledgement_batch = {"AcknowledgementBatch", sizeof(kfk__share_acknowledge_request_acknowledgement_batch), offsetof(kfk__share_acknowledge_request_acknowledgement_batch, unknown_tags), 3, fd_kfk__share_acknowledge_request_acknowledgement_batch};
+const kfk__struct_desc kfk__share_acknowledge_request_acknowledgement_batch_desc = {"AcknowledgementBatch", sizeof(kfk__share_acknowledge_request_acknowledgement_batch), offsetof(kfk__share_acknowledge_request_acknowledgement_batch, unknown_tags), 3, fd_kfk__share_acknowledge_request_acknowledgement_batch};
 
 static const kfk__field fd_kfk__share_acknowledge_request_acknowledge_partition[] = {
     {"PartitionIndex", offsetof(kfk__share_acknowledge_request_acknowledge_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"AcknowledgementBatches", offsetof(kfk__share_acknowledge_request_acknowledge_partition, acknowledgement_batches), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_acknowledge_request_acknowledgement_batch, 0, 0, NULL},
+    {"AcknowledgementBatches", offsetof(kfk__share_acknowledge_request_acknowledge_partition, acknowledgement_batches), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_acknowledge_request_acknowledgement_batch_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_request_acknowledge_partition = {"AcknowledgePartition", sizeof(kfk__share_acknowledge_request_acknowledge_partition), offsetof(kfk__share_acknowledge_request_acknowledge_partition, unknown_tags), 2, fd_kfk__share_acknowledge_request_acknowledge_partition};
+const kfk__struct_desc kfk__share_acknowledge_request_acknowledge_partition_desc = {"AcknowledgePartition", sizeof(kfk__share_acknowledge_request_acknowledge_partition), offsetof(kfk__share_acknowledge_request_acknowledge_partition, unknown_tags), 2, fd_kfk__share_acknowledge_request_acknowledge_partition};
 
 static const kfk__field fd_kfk__share_acknowledge_request_acknowledge_topic[] = {
     {"TopicId", offsetof(kfk__share_acknowledge_request_acknowledge_topic, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__share_acknowledge_request_acknowledge_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_acknowledge_request_acknowledge_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__share_acknowledge_request_acknowledge_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_acknowledge_request_acknowledge_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_request_acknowledge_topic = {"AcknowledgeTopic", sizeof(kfk__share_acknowledge_request_acknowledge_topic), offsetof(kfk__share_acknowledge_request_acknowledge_topic, unknown_tags), 2, fd_kfk__share_acknowledge_request_acknowledge_topic};
+const kfk__struct_desc kfk__share_acknowledge_request_acknowledge_topic_desc = {"AcknowledgeTopic", sizeof(kfk__share_acknowledge_request_acknowledge_topic), offsetof(kfk__share_acknowledge_request_acknowledge_topic, unknown_tags), 2, fd_kfk__share_acknowledge_request_acknowledge_topic};
 
 static const kfk__field fd_kfk__share_acknowledge_request[] = {
     {"GroupId", offsetof(kfk__share_acknowledge_request, group_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MemberId", offsetof(kfk__share_acknowledge_request, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
     {"ShareSessionEpoch", offsetof(kfk__share_acknowledge_request, share_session_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__share_acknowledge_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_acknowledge_request_acknowledge_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__share_acknowledge_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_acknowledge_request_acknowledge_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_request = {"ShareAcknowledgeRequest", sizeof(kfk__share_acknowledge_request), offsetof(kfk__share_acknowledge_request, unknown_tags), 4, fd_kfk__share_acknowledge_request};
+const kfk__struct_desc kfk__share_acknowledge_request_desc = {"ShareAcknowledgeRequest", sizeof(kfk__share_acknowledge_request), offsetof(kfk__share_acknowledge_request, unknown_tags), 4, fd_kfk__share_acknowledge_request};
 
-const kfk__msg_desc kfk__desc_share_acknowledge_request = {"ShareAcknowledgeRequest", 79, 0, 0, 0, KFK__MSG_REQUEST, 1, &sd_kfk__share_acknowledge_request};
-
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_leader_id_and_epoch;
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_partition_data;
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_share_acknowledge_topic_response;
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_node_endpoint;
-static const kfk__struct_desc sd_kfk__share_acknowledge_response;
+const kfk__msg_desc kfk__desc_share_acknowledge_request = {"ShareAcknowledgeRequest", 79, 0, 0, 0, KFK__MSG_REQUEST, 1, &kfk__share_acknowledge_request_desc};
 
 static const kfk__field fd_kfk__share_acknowledge_response_leader_id_and_epoch[] = {
     {"LeaderId", offsetof(kfk__share_acknowledge_response_leader_id_and_epoch, leader_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LeaderEpoch", offsetof(kfk__share_acknowledge_response_leader_id_and_epoch, leader_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_leader_id_and_epoch = {"LeaderIdAndEpoch", sizeof(kfk__share_acknowledge_response_leader_id_and_epoch), offsetof(kfk__share_acknowledge_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__share_acknowledge_response_leader_id_and_epoch};
+const kfk__struct_desc kfk__share_acknowledge_response_leader_id_and_epoch_desc = {"LeaderIdAndEpoch", sizeof(kfk__share_acknowledge_response_leader_id_and_epoch), offsetof(kfk__share_acknowledge_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__share_acknowledge_response_leader_id_and_epoch};
 
 static const kfk__field fd_kfk__share_acknowledge_response_partition_data[] = {
     {"PartitionIndex", offsetof(kfk__share_acknowledge_response_partition_data, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__share_acknowledge_response_partition_data, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__share_acknowledge_response_partition_data, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"CurrentLeader", offsetof(kfk__share_acknowledge_response_partition_data, current_leader), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_acknowledge_response_leader_id_and_epoch, 0, 0, NULL},
+    {"CurrentLeader", offsetof(kfk__share_acknowledge_response_partition_data, current_leader), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_acknowledge_response_leader_id_and_epoch_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_partition_data = {"PartitionData", sizeof(kfk__share_acknowledge_response_partition_data), offsetof(kfk__share_acknowledge_response_partition_data, unknown_tags), 4, fd_kfk__share_acknowledge_response_partition_data};
+const kfk__struct_desc kfk__share_acknowledge_response_partition_data_desc = {"PartitionData", sizeof(kfk__share_acknowledge_response_partition_data), offsetof(kfk__share_acknowledge_response_partition_data, unknown_tags), 4, fd_kfk__share_acknowledge_response_partition_data};
 
-static const kfk__field fd_kfk__share_acknowledge_response_share_acknowledge_topic_response[] = {
-    {"TopicId", offsetof(kfk__share_acknowledge_response_share_acknowledge_topic_response, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__share_acknowledge_response_share_acknowledge_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_acknowledge_response_partition_data, 0, 0, NULL},
+static const kfk__field fd_kfk__share_acknowledge_response_topic_response[] = {
+    {"TopicId", offsetof(kfk__share_acknowledge_response_topic_response, topic_id), KFK__T_UUID, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__share_acknowledge_response_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_acknowledge_response_partition_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_share_acknowledge_topic_response = {"ShareAcknowledgeTopicResponse", sizeof(kfk__share_acknowledge_response_share_acknowledge_topic_response), offsetof(kfk__share_acknowledge_response_share_acknowledge_topic_response, unknown_tags), 2, fd_kfk__share_acknowledge_response_share_acknowledge_topic_response};
+const kfk__struct_desc kfk__share_acknowledge_response_topic_response_desc = {"ShareAcknowledgeTopicResponse", sizeof(kfk__share_acknowledge_response_topic_response), offsetof(kfk__share_acknowledge_response_topic_response, unknown_tags), 2, fd_kfk__share_acknowledge_response_topic_response};
 
 static const kfk__field fd_kfk__share_acknowledge_response_node_endpoint[] = {
     {"NodeId", offsetof(kfk__share_acknowledge_response_node_endpoint, node_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -71,16 +60,16 @@ static const kfk__field fd_kfk__share_acknowledge_response_node_endpoint[] = {
     {"Port", offsetof(kfk__share_acknowledge_response_node_endpoint, port), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Rack", offsetof(kfk__share_acknowledge_response_node_endpoint, rack), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_response_node_endpoint = {"NodeEndpoint", sizeof(kfk__share_acknowledge_response_node_endpoint), offsetof(kfk__share_acknowledge_response_node_endpoint, unknown_tags), 4, fd_kfk__share_acknowledge_response_node_endpoint};
+const kfk__struct_desc kfk__share_acknowledge_response_node_endpoint_desc = {"NodeEndpoint", sizeof(kfk__share_acknowledge_response_node_endpoint), offsetof(kfk__share_acknowledge_response_node_endpoint, unknown_tags), 4, fd_kfk__share_acknowledge_response_node_endpoint};
 
 static const kfk__field fd_kfk__share_acknowledge_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__share_acknowledge_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__share_acknowledge_response, error_code), KFK__T_INT16, 0, KFK__F_IGNORABLE, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__share_acknowledge_response, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Responses", offsetof(kfk__share_acknowledge_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_acknowledge_response_share_acknowledge_topic_response, 0, 0, NULL},
-    {"NodeEndpoints", offsetof(kfk__share_acknowledge_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_acknowledge_response_node_endpoint, 0, 0, NULL},
+    {"Responses", offsetof(kfk__share_acknowledge_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_acknowledge_response_topic_response_desc, 0, 0, NULL},
+    {"NodeEndpoints", offsetof(kfk__share_acknowledge_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_acknowledge_response_node_endpoint_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_acknowledge_response = {"ShareAcknowledgeResponse", sizeof(kfk__share_acknowledge_response), offsetof(kfk__share_acknowledge_response, unknown_tags), 5, fd_kfk__share_acknowledge_response};
+const kfk__struct_desc kfk__share_acknowledge_response_desc = {"ShareAcknowledgeResponse", sizeof(kfk__share_acknowledge_response), offsetof(kfk__share_acknowledge_response, unknown_tags), 5, fd_kfk__share_acknowledge_response};
 
-const kfk__msg_desc kfk__desc_share_acknowledge_response = {"ShareAcknowledgeResponse", 79, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__share_acknowledge_response};
+const kfk__msg_desc kfk__desc_share_acknowledge_response = {"ShareAcknowledgeResponse", 79, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__share_acknowledge_response_desc};
 

@@ -39,12 +39,16 @@ struct kfk__share_acknowledge_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_acknowledge_request_acknowledgement_batch_desc;
+extern const kfk__struct_desc kfk__share_acknowledge_request_acknowledge_partition_desc;
+extern const kfk__struct_desc kfk__share_acknowledge_request_acknowledge_topic_desc;
+extern const kfk__struct_desc kfk__share_acknowledge_request_desc;
 extern const kfk__msg_desc kfk__desc_share_acknowledge_request;
 
 /* ShareAcknowledgeResponse: versions 0-0, flexible 0+ */
 typedef struct kfk__share_acknowledge_response_leader_id_and_epoch kfk__share_acknowledge_response_leader_id_and_epoch;
 typedef struct kfk__share_acknowledge_response_partition_data kfk__share_acknowledge_response_partition_data;
-typedef struct kfk__share_acknowledge_response_share_acknowledge_topic_response kfk__share_acknowledge_response_share_acknowledge_topic_response;
+typedef struct kfk__share_acknowledge_response_topic_response kfk__share_acknowledge_response_topic_response;
 typedef struct kfk__share_acknowledge_response_node_endpoint kfk__share_acknowledge_response_node_endpoint;
 typedef struct kfk__share_acknowledge_response kfk__share_acknowledge_response;
 
@@ -62,7 +66,7 @@ struct kfk__share_acknowledge_response_partition_data {
     kfk__raw_tags unknown_tags;
 };
 
-struct kfk__share_acknowledge_response_share_acknowledge_topic_response {
+struct kfk__share_acknowledge_response_topic_response {
     kfk__uuid topic_id;
     struct { kfk__share_acknowledge_response_partition_data *v; int32_t n; } partitions;
     kfk__raw_tags unknown_tags;
@@ -80,11 +84,16 @@ struct kfk__share_acknowledge_response {
     int32_t throttle_time_ms;
     int16_t error_code;
     kfk__str error_message;
-    struct { kfk__share_acknowledge_response_share_acknowledge_topic_response *v; int32_t n; } responses;
+    struct { kfk__share_acknowledge_response_topic_response *v; int32_t n; } responses;
     struct { kfk__share_acknowledge_response_node_endpoint *v; int32_t n; } node_endpoints;
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_acknowledge_response_leader_id_and_epoch_desc;
+extern const kfk__struct_desc kfk__share_acknowledge_response_partition_data_desc;
+extern const kfk__struct_desc kfk__share_acknowledge_response_topic_response_desc;
+extern const kfk__struct_desc kfk__share_acknowledge_response_node_endpoint_desc;
+extern const kfk__struct_desc kfk__share_acknowledge_response_desc;
 extern const kfk__msg_desc kfk__desc_share_acknowledge_response;
 
 #endif

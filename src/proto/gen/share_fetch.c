@@ -5,37 +5,31 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__share_fetch_request_acknowledgement_batch;
-static const kfk__struct_desc sd_kfk__share_fetch_request_fetch_partition;
-static const kfk__struct_desc sd_kfk__share_fetch_request_fetch_topic;
-static const kfk__struct_desc sd_kfk__share_fetch_request_forgotten_topic;
-static const kfk__struct_desc sd_kfk__share_fetch_request;
-
 static const kfk__field fd_kfk__share_fetch_request_acknowledgement_batch[] = {
     {"FirstOffset", offsetof(kfk__share_fetch_request_acknowledgement_batch, first_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LastOffset", offsetof(kfk__share_fetch_request_acknowledgement_batch, last_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AcknowledgeTypes", offsetof(kfk__share_fetch_request_acknowledgement_batch, acknowledge_types), KFK__T_ARRAY, KFK__T_INT8, 0, sizeof(int8_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_request_acknowledgement_batch = {"AcknowledgementBatch", sizeof(kfk__share_fetch_request_acknowledgement_batch), offsetof(kfk__share_fetch_request_acknowledgement_batch, unknown_tags), 3, fd_kfk__share_fetch_request_acknowledgement_batch};
+const kfk__struct_desc kfk__share_fetch_request_acknowledgement_batch_desc = {"AcknowledgementBatch", sizeof(kfk__share_fetch_request_acknowledgement_batch), offsetof(kfk__share_fetch_request_acknowledgement_batch, unknown_tags), 3, fd_kfk__share_fetch_request_acknowledgement_batch};
 
 static const kfk__field fd_kfk__share_fetch_request_fetch_partition[] = {
     {"PartitionIndex", offsetof(kfk__share_fetch_request_fetch_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"PartitionMaxBytes", offsetof(kfk__share_fetch_request_fetch_partition, partition_max_bytes), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"AcknowledgementBatches", offsetof(kfk__share_fetch_request_fetch_partition, acknowledgement_batches), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_request_acknowledgement_batch, 0, 0, NULL},
+    {"AcknowledgementBatches", offsetof(kfk__share_fetch_request_fetch_partition, acknowledgement_batches), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_request_acknowledgement_batch_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_request_fetch_partition = {"FetchPartition", sizeof(kfk__share_fetch_request_fetch_partition), offsetof(kfk__share_fetch_request_fetch_partition, unknown_tags), 3, fd_kfk__share_fetch_request_fetch_partition};
+const kfk__struct_desc kfk__share_fetch_request_fetch_partition_desc = {"FetchPartition", sizeof(kfk__share_fetch_request_fetch_partition), offsetof(kfk__share_fetch_request_fetch_partition, unknown_tags), 3, fd_kfk__share_fetch_request_fetch_partition};
 
 static const kfk__field fd_kfk__share_fetch_request_fetch_topic[] = {
     {"TopicId", offsetof(kfk__share_fetch_request_fetch_topic, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__share_fetch_request_fetch_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_request_fetch_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__share_fetch_request_fetch_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_request_fetch_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_request_fetch_topic = {"FetchTopic", sizeof(kfk__share_fetch_request_fetch_topic), offsetof(kfk__share_fetch_request_fetch_topic, unknown_tags), 2, fd_kfk__share_fetch_request_fetch_topic};
+const kfk__struct_desc kfk__share_fetch_request_fetch_topic_desc = {"FetchTopic", sizeof(kfk__share_fetch_request_fetch_topic), offsetof(kfk__share_fetch_request_fetch_topic, unknown_tags), 2, fd_kfk__share_fetch_request_fetch_topic};
 
 static const kfk__field fd_kfk__share_fetch_request_forgotten_topic[] = {
     {"TopicId", offsetof(kfk__share_fetch_request_forgotten_topic, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Partitions", offsetof(kfk__share_fetch_request_forgotten_topic, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_request_forgotten_topic = {"ForgottenTopic", sizeof(kfk__share_fetch_request_forgotten_topic), offsetof(kfk__share_fetch_request_forgotten_topic, unknown_tags), 2, fd_kfk__share_fetch_request_forgotten_topic};
+const kfk__struct_desc kfk__share_fetch_request_forgotten_topic_desc = {"ForgottenTopic", sizeof(kfk__share_fetch_request_forgotten_topic), offsetof(kfk__share_fetch_request_forgotten_topic, unknown_tags), 2, fd_kfk__share_fetch_request_forgotten_topic};
 
 static const kfk__field fd_kfk__share_fetch_request[] = {
     {"GroupId", offsetof(kfk__share_fetch_request, group_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -44,32 +38,25 @@ static const kfk__field fd_kfk__share_fetch_request[] = {
     {"MaxWaitMs", offsetof(kfk__share_fetch_request, max_wait_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MinBytes", offsetof(kfk__share_fetch_request, min_bytes), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MaxBytes", offsetof(kfk__share_fetch_request, max_bytes), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(2147483647), 0, NULL},
-    {"Topics", offsetof(kfk__share_fetch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_request_fetch_topic, 0, 0, NULL},
-    {"ForgottenTopicsData", offsetof(kfk__share_fetch_request, forgotten_topics_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_request_forgotten_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__share_fetch_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_request_fetch_topic_desc, 0, 0, NULL},
+    {"ForgottenTopicsData", offsetof(kfk__share_fetch_request, forgotten_topics_data), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_request_forgotten_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_request = {"ShareFetchRequest", sizeof(kfk__share_fetch_request), offsetof(kfk__share_fetch_request, unknown_tags), 8, fd_kfk__share_fetch_request};
+const kfk__struct_desc kfk__share_fetch_request_desc = {"ShareFetchRequest", sizeof(kfk__share_fetch_request), offsetof(kfk__share_fetch_request, unknown_tags), 8, fd_kfk__share_fetch_request};
 
-const kfk__msg_desc kfk__desc_share_fetch_request = {"ShareFetchRequest", 78, 0, 0, 0, KFK__MSG_REQUEST, 1, &sd_kfk__share_fetch_request};
-
-static const kfk__struct_desc sd_kfk__share_fetch_response_leader_id_and_epoch;
-static const kfk__struct_desc sd_kfk__share_fetch_response_acquired_records;
-static const kfk__struct_desc sd_kfk__share_fetch_response_partition_data;
-static const kfk__struct_desc sd_kfk__share_fetch_response_share_fetchable_topic_response;
-static const kfk__struct_desc sd_kfk__share_fetch_response_node_endpoint;
-static const kfk__struct_desc sd_kfk__share_fetch_response;
+const kfk__msg_desc kfk__desc_share_fetch_request = {"ShareFetchRequest", 78, 0, 0, 0, KFK__MSG_REQUEST, 1, &kfk__share_fetch_request_desc};
 
 static const kfk__field fd_kfk__share_fetch_response_leader_id_and_epoch[] = {
     {"LeaderId", offsetof(kfk__share_fetch_response_leader_id_and_epoch, leader_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LeaderEpoch", offsetof(kfk__share_fetch_response_leader_id_and_epoch, leader_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_response_leader_id_and_epoch = {"LeaderIdAndEpoch", sizeof(kfk__share_fetch_response_leader_id_and_epoch), offsetof(kfk__share_fetch_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__share_fetch_response_leader_id_and_epoch};
+const kfk__struct_desc kfk__share_fetch_response_leader_id_and_epoch_desc = {"LeaderIdAndEpoch", sizeof(kfk__share_fetch_response_leader_id_and_epoch), offsetof(kfk__share_fetch_response_leader_id_and_epoch, unknown_tags), 2, fd_kfk__share_fetch_response_leader_id_and_epoch};
 
 static const kfk__field fd_kfk__share_fetch_response_acquired_records[] = {
     {"FirstOffset", offsetof(kfk__share_fetch_response_acquired_records, first_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LastOffset", offsetof(kfk__share_fetch_response_acquired_records, last_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"DeliveryCount", offsetof(kfk__share_fetch_response_acquired_records, delivery_count), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_response_acquired_records = {"AcquiredRecords", sizeof(kfk__share_fetch_response_acquired_records), offsetof(kfk__share_fetch_response_acquired_records, unknown_tags), 3, fd_kfk__share_fetch_response_acquired_records};
+const kfk__struct_desc kfk__share_fetch_response_acquired_records_desc = {"AcquiredRecords", sizeof(kfk__share_fetch_response_acquired_records), offsetof(kfk__share_fetch_response_acquired_records, unknown_tags), 3, fd_kfk__share_fetch_response_acquired_records};
 
 static const kfk__field fd_kfk__share_fetch_response_partition_data[] = {
     {"PartitionIndex", offsetof(kfk__share_fetch_response_partition_data, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -77,17 +64,17 @@ static const kfk__field fd_kfk__share_fetch_response_partition_data[] = {
     {"ErrorMessage", offsetof(kfk__share_fetch_response_partition_data, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AcknowledgeErrorCode", offsetof(kfk__share_fetch_response_partition_data, acknowledge_error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AcknowledgeErrorMessage", offsetof(kfk__share_fetch_response_partition_data, acknowledge_error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"CurrentLeader", offsetof(kfk__share_fetch_response_partition_data, current_leader), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_response_leader_id_and_epoch, 0, 0, NULL},
+    {"CurrentLeader", offsetof(kfk__share_fetch_response_partition_data, current_leader), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_response_leader_id_and_epoch_desc, 0, 0, NULL},
     {"Records", offsetof(kfk__share_fetch_response_partition_data, records), KFK__T_RECORDS, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"AcquiredRecords", offsetof(kfk__share_fetch_response_partition_data, acquired_records), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_response_acquired_records, 0, 0, NULL},
+    {"AcquiredRecords", offsetof(kfk__share_fetch_response_partition_data, acquired_records), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_response_acquired_records_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_response_partition_data = {"PartitionData", sizeof(kfk__share_fetch_response_partition_data), offsetof(kfk__share_fetch_response_partition_data, unknown_tags), 8, fd_kfk__share_fetch_response_partition_data};
+const kfk__struct_desc kfk__share_fetch_response_partition_data_desc = {"PartitionData", sizeof(kfk__share_fetch_response_partition_data), offsetof(kfk__share_fetch_response_partition_data, unknown_tags), 8, fd_kfk__share_fetch_response_partition_data};
 
 static const kfk__field fd_kfk__share_fetch_response_share_fetchable_topic_response[] = {
     {"TopicId", offsetof(kfk__share_fetch_response_share_fetchable_topic_response, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Partitions", offsetof(kfk__share_fetch_response_share_fetchable_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_response_partition_data, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__share_fetch_response_share_fetchable_topic_response, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_response_partition_data_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_response_share_fetchable_topic_response = {"ShareFetchableTopicResponse", sizeof(kfk__share_fetch_response_share_fetchable_topic_response), offsetof(kfk__share_fetch_response_share_fetchable_topic_response, unknown_tags), 2, fd_kfk__share_fetch_response_share_fetchable_topic_response};
+const kfk__struct_desc kfk__share_fetch_response_share_fetchable_topic_response_desc = {"ShareFetchableTopicResponse", sizeof(kfk__share_fetch_response_share_fetchable_topic_response), offsetof(kfk__share_fetch_response_share_fetchable_topic_response, unknown_tags), 2, fd_kfk__share_fetch_response_share_fetchable_topic_response};
 
 static const kfk__field fd_kfk__share_fetch_response_node_endpoint[] = {
     {"NodeId", offsetof(kfk__share_fetch_response_node_endpoint, node_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -95,16 +82,16 @@ static const kfk__field fd_kfk__share_fetch_response_node_endpoint[] = {
     {"Port", offsetof(kfk__share_fetch_response_node_endpoint, port), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Rack", offsetof(kfk__share_fetch_response_node_endpoint, rack), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_response_node_endpoint = {"NodeEndpoint", sizeof(kfk__share_fetch_response_node_endpoint), offsetof(kfk__share_fetch_response_node_endpoint, unknown_tags), 4, fd_kfk__share_fetch_response_node_endpoint};
+const kfk__struct_desc kfk__share_fetch_response_node_endpoint_desc = {"NodeEndpoint", sizeof(kfk__share_fetch_response_node_endpoint), offsetof(kfk__share_fetch_response_node_endpoint, unknown_tags), 4, fd_kfk__share_fetch_response_node_endpoint};
 
 static const kfk__field fd_kfk__share_fetch_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__share_fetch_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__share_fetch_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__share_fetch_response, error_message), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Responses", offsetof(kfk__share_fetch_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_response_share_fetchable_topic_response, 0, 0, NULL},
-    {"NodeEndpoints", offsetof(kfk__share_fetch_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_fetch_response_node_endpoint, 0, 0, NULL},
+    {"Responses", offsetof(kfk__share_fetch_response, responses), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_response_share_fetchable_topic_response_desc, 0, 0, NULL},
+    {"NodeEndpoints", offsetof(kfk__share_fetch_response, node_endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_fetch_response_node_endpoint_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_fetch_response = {"ShareFetchResponse", sizeof(kfk__share_fetch_response), offsetof(kfk__share_fetch_response, unknown_tags), 5, fd_kfk__share_fetch_response};
+const kfk__struct_desc kfk__share_fetch_response_desc = {"ShareFetchResponse", sizeof(kfk__share_fetch_response), offsetof(kfk__share_fetch_response, unknown_tags), 5, fd_kfk__share_fetch_response};
 
-const kfk__msg_desc kfk__desc_share_fetch_response = {"ShareFetchResponse", 78, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__share_fetch_response};
+const kfk__msg_desc kfk__desc_share_fetch_response = {"ShareFetchResponse", 78, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__share_fetch_response_desc};
 

@@ -51,6 +51,11 @@ struct kfk__share_fetch_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_fetch_request_acknowledgement_batch_desc;
+extern const kfk__struct_desc kfk__share_fetch_request_fetch_partition_desc;
+extern const kfk__struct_desc kfk__share_fetch_request_fetch_topic_desc;
+extern const kfk__struct_desc kfk__share_fetch_request_forgotten_topic_desc;
+extern const kfk__struct_desc kfk__share_fetch_request_desc;
 extern const kfk__msg_desc kfk__desc_share_fetch_request;
 
 /* ShareFetchResponse: versions 0-0, flexible 0+ */
@@ -109,6 +114,12 @@ struct kfk__share_fetch_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_fetch_response_leader_id_and_epoch_desc;
+extern const kfk__struct_desc kfk__share_fetch_response_acquired_records_desc;
+extern const kfk__struct_desc kfk__share_fetch_response_partition_data_desc;
+extern const kfk__struct_desc kfk__share_fetch_response_share_fetchable_topic_response_desc;
+extern const kfk__struct_desc kfk__share_fetch_response_node_endpoint_desc;
+extern const kfk__struct_desc kfk__share_fetch_response_desc;
 extern const kfk__msg_desc kfk__desc_share_fetch_response;
 
 #endif

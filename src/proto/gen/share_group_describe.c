@@ -5,33 +5,25 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__share_group_describe_request;
-
 static const kfk__field fd_kfk__share_group_describe_request[] = {
     {"GroupIds", offsetof(kfk__share_group_describe_request, group_ids), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"IncludeAuthorizedOperations", offsetof(kfk__share_group_describe_request, include_authorized_operations), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_describe_request = {"ShareGroupDescribeRequest", sizeof(kfk__share_group_describe_request), offsetof(kfk__share_group_describe_request, unknown_tags), 2, fd_kfk__share_group_describe_request};
+const kfk__struct_desc kfk__share_group_describe_request_desc = {"ShareGroupDescribeRequest", sizeof(kfk__share_group_describe_request), offsetof(kfk__share_group_describe_request, unknown_tags), 2, fd_kfk__share_group_describe_request};
 
-const kfk__msg_desc kfk__desc_share_group_describe_request = {"ShareGroupDescribeRequest", 77, 0, 0, 0, KFK__MSG_REQUEST, 1, &sd_kfk__share_group_describe_request};
-
-static const kfk__struct_desc sd_kfk__share_group_describe_response_topic_partitions;
-static const kfk__struct_desc sd_kfk__share_group_describe_response_assignment;
-static const kfk__struct_desc sd_kfk__share_group_describe_response_member;
-static const kfk__struct_desc sd_kfk__share_group_describe_response_described_group;
-static const kfk__struct_desc sd_kfk__share_group_describe_response;
+const kfk__msg_desc kfk__desc_share_group_describe_request = {"ShareGroupDescribeRequest", 77, 0, 0, 0, KFK__MSG_REQUEST, 1, &kfk__share_group_describe_request_desc};
 
 static const kfk__field fd_kfk__share_group_describe_response_topic_partitions[] = {
     {"TopicId", offsetof(kfk__share_group_describe_response_topic_partitions, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TopicName", offsetof(kfk__share_group_describe_response_topic_partitions, topic_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Partitions", offsetof(kfk__share_group_describe_response_topic_partitions, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_describe_response_topic_partitions = {"TopicPartitions", sizeof(kfk__share_group_describe_response_topic_partitions), offsetof(kfk__share_group_describe_response_topic_partitions, unknown_tags), 3, fd_kfk__share_group_describe_response_topic_partitions};
+const kfk__struct_desc kfk__share_group_describe_response_topic_partitions_desc = {"TopicPartitions", sizeof(kfk__share_group_describe_response_topic_partitions), offsetof(kfk__share_group_describe_response_topic_partitions, unknown_tags), 3, fd_kfk__share_group_describe_response_topic_partitions};
 
 static const kfk__field fd_kfk__share_group_describe_response_assignment[] = {
-    {"TopicPartitions", offsetof(kfk__share_group_describe_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_group_describe_response_topic_partitions, 0, 0, NULL},
+    {"TopicPartitions", offsetof(kfk__share_group_describe_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_group_describe_response_topic_partitions_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_describe_response_assignment = {"Assignment", sizeof(kfk__share_group_describe_response_assignment), offsetof(kfk__share_group_describe_response_assignment, unknown_tags), 1, fd_kfk__share_group_describe_response_assignment};
+const kfk__struct_desc kfk__share_group_describe_response_assignment_desc = {"Assignment", sizeof(kfk__share_group_describe_response_assignment), offsetof(kfk__share_group_describe_response_assignment, unknown_tags), 1, fd_kfk__share_group_describe_response_assignment};
 
 static const kfk__field fd_kfk__share_group_describe_response_member[] = {
     {"MemberId", offsetof(kfk__share_group_describe_response_member, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -40,9 +32,9 @@ static const kfk__field fd_kfk__share_group_describe_response_member[] = {
     {"ClientId", offsetof(kfk__share_group_describe_response_member, client_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ClientHost", offsetof(kfk__share_group_describe_response_member, client_host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"SubscribedTopicNames", offsetof(kfk__share_group_describe_response_member, subscribed_topic_names), KFK__T_ARRAY, KFK__T_STRING, 0, sizeof(kfk__str), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Assignment", offsetof(kfk__share_group_describe_response_member, assignment), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_group_describe_response_assignment, 0, 0, NULL},
+    {"Assignment", offsetof(kfk__share_group_describe_response_member, assignment), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_group_describe_response_assignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_describe_response_member = {"Member", sizeof(kfk__share_group_describe_response_member), offsetof(kfk__share_group_describe_response_member, unknown_tags), 7, fd_kfk__share_group_describe_response_member};
+const kfk__struct_desc kfk__share_group_describe_response_member_desc = {"Member", sizeof(kfk__share_group_describe_response_member), offsetof(kfk__share_group_describe_response_member, unknown_tags), 7, fd_kfk__share_group_describe_response_member};
 
 static const kfk__field fd_kfk__share_group_describe_response_described_group[] = {
     {"ErrorCode", offsetof(kfk__share_group_describe_response_described_group, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -52,16 +44,16 @@ static const kfk__field fd_kfk__share_group_describe_response_described_group[] 
     {"GroupEpoch", offsetof(kfk__share_group_describe_response_described_group, group_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AssignmentEpoch", offsetof(kfk__share_group_describe_response_described_group, assignment_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AssignorName", offsetof(kfk__share_group_describe_response_described_group, assignor_name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Members", offsetof(kfk__share_group_describe_response_described_group, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_group_describe_response_member, 0, 0, NULL},
+    {"Members", offsetof(kfk__share_group_describe_response_described_group, members), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_group_describe_response_member_desc, 0, 0, NULL},
     {"AuthorizedOperations", offsetof(kfk__share_group_describe_response_described_group, authorized_operations), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-2147483648), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_describe_response_described_group = {"DescribedGroup", sizeof(kfk__share_group_describe_response_described_group), offsetof(kfk__share_group_describe_response_described_group, unknown_tags), 9, fd_kfk__share_group_describe_response_described_group};
+const kfk__struct_desc kfk__share_group_describe_response_described_group_desc = {"DescribedGroup", sizeof(kfk__share_group_describe_response_described_group), offsetof(kfk__share_group_describe_response_described_group, unknown_tags), 9, fd_kfk__share_group_describe_response_described_group};
 
 static const kfk__field fd_kfk__share_group_describe_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__share_group_describe_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Groups", offsetof(kfk__share_group_describe_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_group_describe_response_described_group, 0, 0, NULL},
+    {"Groups", offsetof(kfk__share_group_describe_response, groups), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_group_describe_response_described_group_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_describe_response = {"ShareGroupDescribeResponse", sizeof(kfk__share_group_describe_response), offsetof(kfk__share_group_describe_response, unknown_tags), 2, fd_kfk__share_group_describe_response};
+const kfk__struct_desc kfk__share_group_describe_response_desc = {"ShareGroupDescribeResponse", sizeof(kfk__share_group_describe_response), offsetof(kfk__share_group_describe_response, unknown_tags), 2, fd_kfk__share_group_describe_response};
 
-const kfk__msg_desc kfk__desc_share_group_describe_response = {"ShareGroupDescribeResponse", 77, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__share_group_describe_response};
+const kfk__msg_desc kfk__desc_share_group_describe_response = {"ShareGroupDescribeResponse", 77, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__share_group_describe_response_desc};
 

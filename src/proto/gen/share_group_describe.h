@@ -15,6 +15,7 @@ struct kfk__share_group_describe_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_group_describe_request_desc;
 extern const kfk__msg_desc kfk__desc_share_group_describe_request;
 
 /* ShareGroupDescribeResponse: versions 0-0, flexible 0+ */
@@ -66,6 +67,11 @@ struct kfk__share_group_describe_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_group_describe_response_topic_partitions_desc;
+extern const kfk__struct_desc kfk__share_group_describe_response_assignment_desc;
+extern const kfk__struct_desc kfk__share_group_describe_response_member_desc;
+extern const kfk__struct_desc kfk__share_group_describe_response_described_group_desc;
+extern const kfk__struct_desc kfk__share_group_describe_response_desc;
 extern const kfk__msg_desc kfk__desc_share_group_describe_response;
 
 #endif

@@ -5,8 +5,6 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_request;
-
 static const kfk__field fd_kfk__share_group_heartbeat_request[] = {
     {"GroupId", offsetof(kfk__share_group_heartbeat_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"MemberId", offsetof(kfk__share_group_heartbeat_request, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -14,24 +12,20 @@ static const kfk__field fd_kfk__share_group_heartbeat_request[] = {
     {"RackId", offsetof(kfk__share_group_heartbeat_request, rack_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"SubscribedTopicNames", offsetof(kfk__share_group_heartbeat_request, subscribed_topic_names), KFK__T_ARRAY, KFK__T_STRING, KFK__F_NULL_DEFAULT, sizeof(kfk__str), 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_request = {"ShareGroupHeartbeatRequest", sizeof(kfk__share_group_heartbeat_request), offsetof(kfk__share_group_heartbeat_request, unknown_tags), 5, fd_kfk__share_group_heartbeat_request};
+const kfk__struct_desc kfk__share_group_heartbeat_request_desc = {"ShareGroupHeartbeatRequest", sizeof(kfk__share_group_heartbeat_request), offsetof(kfk__share_group_heartbeat_request, unknown_tags), 5, fd_kfk__share_group_heartbeat_request};
 
-const kfk__msg_desc kfk__desc_share_group_heartbeat_request = {"ShareGroupHeartbeatRequest", 76, 0, 0, 0, KFK__MSG_REQUEST, 1, &sd_kfk__share_group_heartbeat_request};
-
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_response_topic_partitions;
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_response_assignment;
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_response;
+const kfk__msg_desc kfk__desc_share_group_heartbeat_request = {"ShareGroupHeartbeatRequest", 76, 0, 0, 0, KFK__MSG_REQUEST, 1, &kfk__share_group_heartbeat_request_desc};
 
 static const kfk__field fd_kfk__share_group_heartbeat_response_topic_partitions[] = {
     {"TopicId", offsetof(kfk__share_group_heartbeat_response_topic_partitions, topic_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Partitions", offsetof(kfk__share_group_heartbeat_response_topic_partitions, partitions), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_response_topic_partitions = {"TopicPartitions", sizeof(kfk__share_group_heartbeat_response_topic_partitions), offsetof(kfk__share_group_heartbeat_response_topic_partitions, unknown_tags), 2, fd_kfk__share_group_heartbeat_response_topic_partitions};
+const kfk__struct_desc kfk__share_group_heartbeat_response_topic_partitions_desc = {"TopicPartitions", sizeof(kfk__share_group_heartbeat_response_topic_partitions), offsetof(kfk__share_group_heartbeat_response_topic_partitions, unknown_tags), 2, fd_kfk__share_group_heartbeat_response_topic_partitions};
 
 static const kfk__field fd_kfk__share_group_heartbeat_response_assignment[] = {
-    {"TopicPartitions", offsetof(kfk__share_group_heartbeat_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__share_group_heartbeat_response_topic_partitions, 0, 0, NULL},
+    {"TopicPartitions", offsetof(kfk__share_group_heartbeat_response_assignment, topic_partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__share_group_heartbeat_response_topic_partitions_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_response_assignment = {"Assignment", sizeof(kfk__share_group_heartbeat_response_assignment), offsetof(kfk__share_group_heartbeat_response_assignment, unknown_tags), 1, fd_kfk__share_group_heartbeat_response_assignment};
+const kfk__struct_desc kfk__share_group_heartbeat_response_assignment_desc = {"Assignment", sizeof(kfk__share_group_heartbeat_response_assignment), offsetof(kfk__share_group_heartbeat_response_assignment, unknown_tags), 1, fd_kfk__share_group_heartbeat_response_assignment};
 
 static const kfk__field fd_kfk__share_group_heartbeat_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__share_group_heartbeat_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -40,9 +34,9 @@ static const kfk__field fd_kfk__share_group_heartbeat_response[] = {
     {"MemberId", offsetof(kfk__share_group_heartbeat_response, member_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MemberEpoch", offsetof(kfk__share_group_heartbeat_response, member_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"HeartbeatIntervalMs", offsetof(kfk__share_group_heartbeat_response, heartbeat_interval_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Assignment", offsetof(kfk__share_group_heartbeat_response, assignment), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &sd_kfk__share_group_heartbeat_response_assignment, 0, 0, NULL},
+    {"Assignment", offsetof(kfk__share_group_heartbeat_response, assignment), KFK__T_STRUCT, 0, KFK__F_NULL_DEFAULT|KFK__F_STRUCT_PTR, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, &kfk__share_group_heartbeat_response_assignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__share_group_heartbeat_response = {"ShareGroupHeartbeatResponse", sizeof(kfk__share_group_heartbeat_response), offsetof(kfk__share_group_heartbeat_response, unknown_tags), 7, fd_kfk__share_group_heartbeat_response};
+const kfk__struct_desc kfk__share_group_heartbeat_response_desc = {"ShareGroupHeartbeatResponse", sizeof(kfk__share_group_heartbeat_response), offsetof(kfk__share_group_heartbeat_response, unknown_tags), 7, fd_kfk__share_group_heartbeat_response};
 
-const kfk__msg_desc kfk__desc_share_group_heartbeat_response = {"ShareGroupHeartbeatResponse", 76, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__share_group_heartbeat_response};
+const kfk__msg_desc kfk__desc_share_group_heartbeat_response = {"ShareGroupHeartbeatResponse", 76, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__share_group_heartbeat_response_desc};
 

@@ -18,6 +18,7 @@ struct kfk__share_group_heartbeat_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_group_heartbeat_request_desc;
 extern const kfk__msg_desc kfk__desc_share_group_heartbeat_request;
 
 /* ShareGroupHeartbeatResponse: versions 0-0, flexible 0+ */
@@ -47,6 +48,9 @@ struct kfk__share_group_heartbeat_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__share_group_heartbeat_response_topic_partitions_desc;
+extern const kfk__struct_desc kfk__share_group_heartbeat_response_assignment_desc;
+extern const kfk__struct_desc kfk__share_group_heartbeat_response_desc;
 extern const kfk__msg_desc kfk__desc_share_group_heartbeat_response;
 
 #endif

@@ -5,12 +5,10 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__snapshot_footer_record;
-
 static const kfk__field fd_kfk__snapshot_footer_record[] = {
     {"Version", offsetof(kfk__snapshot_footer_record, version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__snapshot_footer_record = {"SnapshotFooterRecord", sizeof(kfk__snapshot_footer_record), offsetof(kfk__snapshot_footer_record, unknown_tags), 1, fd_kfk__snapshot_footer_record};
+const kfk__struct_desc kfk__snapshot_footer_record_desc = {"SnapshotFooterRecord", sizeof(kfk__snapshot_footer_record), offsetof(kfk__snapshot_footer_record, unknown_tags), 1, fd_kfk__snapshot_footer_record};
 
-const kfk__msg_desc kfk__desc_snapshot_footer_record = {"SnapshotFooterRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &sd_kfk__snapshot_footer_record};
+const kfk__msg_desc kfk__desc_snapshot_footer_record = {"SnapshotFooterRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &kfk__snapshot_footer_record_desc};
 

@@ -14,6 +14,7 @@ struct kfk__snapshot_footer_record {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__snapshot_footer_record_desc;
 extern const kfk__msg_desc kfk__desc_snapshot_footer_record;
 
 #endif

@@ -5,13 +5,11 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__snapshot_header_record;
-
 static const kfk__field fd_kfk__snapshot_header_record[] = {
     {"Version", offsetof(kfk__snapshot_header_record, version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"LastContainedLogTimestamp", offsetof(kfk__snapshot_header_record, last_contained_log_timestamp), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__snapshot_header_record = {"SnapshotHeaderRecord", sizeof(kfk__snapshot_header_record), offsetof(kfk__snapshot_header_record, unknown_tags), 2, fd_kfk__snapshot_header_record};
+const kfk__struct_desc kfk__snapshot_header_record_desc = {"SnapshotHeaderRecord", sizeof(kfk__snapshot_header_record), offsetof(kfk__snapshot_header_record, unknown_tags), 2, fd_kfk__snapshot_header_record};
 
-const kfk__msg_desc kfk__desc_snapshot_header_record = {"SnapshotHeaderRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &sd_kfk__snapshot_header_record};
+const kfk__msg_desc kfk__desc_snapshot_header_record = {"SnapshotHeaderRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &kfk__snapshot_header_record_desc};
 

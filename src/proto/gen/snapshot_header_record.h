@@ -15,6 +15,7 @@ struct kfk__snapshot_header_record {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__snapshot_header_record_desc;
 extern const kfk__msg_desc kfk__desc_snapshot_header_record;
 
 #endif

@@ -5,14 +5,11 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__sync_group_request_assignment;
-static const kfk__struct_desc sd_kfk__sync_group_request;
-
 static const kfk__field fd_kfk__sync_group_request_assignment[] = {
     {"MemberId", offsetof(kfk__sync_group_request_assignment, member_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Assignment", offsetof(kfk__sync_group_request_assignment, assignment), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__sync_group_request_assignment = {"SyncGroupRequestAssignment", sizeof(kfk__sync_group_request_assignment), offsetof(kfk__sync_group_request_assignment, unknown_tags), 2, fd_kfk__sync_group_request_assignment};
+const kfk__struct_desc kfk__sync_group_request_assignment_desc = {"SyncGroupRequestAssignment", sizeof(kfk__sync_group_request_assignment), offsetof(kfk__sync_group_request_assignment, unknown_tags), 2, fd_kfk__sync_group_request_assignment};
 
 static const kfk__field fd_kfk__sync_group_request[] = {
     {"GroupId", offsetof(kfk__sync_group_request, group_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -21,13 +18,11 @@ static const kfk__field fd_kfk__sync_group_request[] = {
     {"GroupInstanceId", offsetof(kfk__sync_group_request, group_instance_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProtocolType", offsetof(kfk__sync_group_request, protocol_type), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProtocolName", offsetof(kfk__sync_group_request, protocol_name), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Assignments", offsetof(kfk__sync_group_request, assignments), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__sync_group_request_assignment, 0, 0, NULL},
+    {"Assignments", offsetof(kfk__sync_group_request, assignments), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__sync_group_request_assignment_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__sync_group_request = {"SyncGroupRequest", sizeof(kfk__sync_group_request), offsetof(kfk__sync_group_request, unknown_tags), 7, fd_kfk__sync_group_request};
+const kfk__struct_desc kfk__sync_group_request_desc = {"SyncGroupRequest", sizeof(kfk__sync_group_request), offsetof(kfk__sync_group_request, unknown_tags), 7, fd_kfk__sync_group_request};
 
-const kfk__msg_desc kfk__desc_sync_group_request = {"SyncGroupRequest", 14, 0, 5, 4, KFK__MSG_REQUEST, 0, &sd_kfk__sync_group_request};
-
-static const kfk__struct_desc sd_kfk__sync_group_response;
+const kfk__msg_desc kfk__desc_sync_group_request = {"SyncGroupRequest", 14, 0, 5, 4, KFK__MSG_REQUEST, 0, &kfk__sync_group_request_desc};
 
 static const kfk__field fd_kfk__sync_group_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__sync_group_response, throttle_time_ms), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
@@ -36,7 +31,7 @@ static const kfk__field fd_kfk__sync_group_response[] = {
     {"ProtocolName", offsetof(kfk__sync_group_response, protocol_name), KFK__T_STRING, 0, KFK__F_IGNORABLE|KFK__F_NULL_DEFAULT, 0, 5, KFK__VMAX, 5, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
     {"Assignment", offsetof(kfk__sync_group_response, assignment), KFK__T_BYTES, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__sync_group_response = {"SyncGroupResponse", sizeof(kfk__sync_group_response), offsetof(kfk__sync_group_response, unknown_tags), 5, fd_kfk__sync_group_response};
+const kfk__struct_desc kfk__sync_group_response_desc = {"SyncGroupResponse", sizeof(kfk__sync_group_response), offsetof(kfk__sync_group_response, unknown_tags), 5, fd_kfk__sync_group_response};
 
-const kfk__msg_desc kfk__desc_sync_group_response = {"SyncGroupResponse", 14, 0, 5, 4, KFK__MSG_RESPONSE, 0, &sd_kfk__sync_group_response};
+const kfk__msg_desc kfk__desc_sync_group_response = {"SyncGroupResponse", 14, 0, 5, 4, KFK__MSG_RESPONSE, 0, &kfk__sync_group_response_desc};
 

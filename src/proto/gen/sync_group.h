@@ -27,6 +27,8 @@ struct kfk__sync_group_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__sync_group_request_assignment_desc;
+extern const kfk__struct_desc kfk__sync_group_request_desc;
 extern const kfk__msg_desc kfk__desc_sync_group_request;
 
 /* SyncGroupResponse: versions 0-5, flexible 4+ */
@@ -41,6 +43,7 @@ struct kfk__sync_group_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__sync_group_response_desc;
 extern const kfk__msg_desc kfk__desc_sync_group_response;
 
 #endif

@@ -5,23 +5,19 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__txn_offset_commit_request_partition;
-static const kfk__struct_desc sd_kfk__txn_offset_commit_request_topic;
-static const kfk__struct_desc sd_kfk__txn_offset_commit_request;
-
 static const kfk__field fd_kfk__txn_offset_commit_request_partition[] = {
     {"PartitionIndex", offsetof(kfk__txn_offset_commit_request_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"CommittedOffset", offsetof(kfk__txn_offset_commit_request_partition, committed_offset), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"CommittedLeaderEpoch", offsetof(kfk__txn_offset_commit_request_partition, committed_leader_epoch), KFK__T_INT32, 0, KFK__F_IGNORABLE, 0, 2, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"CommittedMetadata", offsetof(kfk__txn_offset_commit_request_partition, committed_metadata), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__txn_offset_commit_request_partition = {"TxnOffsetCommitRequestPartition", sizeof(kfk__txn_offset_commit_request_partition), offsetof(kfk__txn_offset_commit_request_partition, unknown_tags), 4, fd_kfk__txn_offset_commit_request_partition};
+const kfk__struct_desc kfk__txn_offset_commit_request_partition_desc = {"TxnOffsetCommitRequestPartition", sizeof(kfk__txn_offset_commit_request_partition), offsetof(kfk__txn_offset_commit_request_partition, unknown_tags), 4, fd_kfk__txn_offset_commit_request_partition};
 
 static const kfk__field fd_kfk__txn_offset_commit_request_topic[] = {
     {"Name", offsetof(kfk__txn_offset_commit_request_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__txn_offset_commit_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__txn_offset_commit_request_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__txn_offset_commit_request_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__txn_offset_commit_request_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__txn_offset_commit_request_topic = {"TxnOffsetCommitRequestTopic", sizeof(kfk__txn_offset_commit_request_topic), offsetof(kfk__txn_offset_commit_request_topic, unknown_tags), 2, fd_kfk__txn_offset_commit_request_topic};
+const kfk__struct_desc kfk__txn_offset_commit_request_topic_desc = {"TxnOffsetCommitRequestTopic", sizeof(kfk__txn_offset_commit_request_topic), offsetof(kfk__txn_offset_commit_request_topic, unknown_tags), 2, fd_kfk__txn_offset_commit_request_topic};
 
 static const kfk__field fd_kfk__txn_offset_commit_request[] = {
     {"TransactionalId", offsetof(kfk__txn_offset_commit_request, transactional_id), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
@@ -31,33 +27,29 @@ static const kfk__field fd_kfk__txn_offset_commit_request[] = {
     {"GenerationId", offsetof(kfk__txn_offset_commit_request, generation_id), KFK__T_INT32, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(-1), 0, NULL},
     {"MemberId", offsetof(kfk__txn_offset_commit_request, member_id), KFK__T_STRING, 0, 0, 0, 3, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"GroupInstanceId", offsetof(kfk__txn_offset_commit_request, group_instance_id), KFK__T_STRING, 0, KFK__F_NULL_DEFAULT, 0, 3, KFK__VMAX, 3, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__txn_offset_commit_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__txn_offset_commit_request_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__txn_offset_commit_request, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__txn_offset_commit_request_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__txn_offset_commit_request = {"TxnOffsetCommitRequest", sizeof(kfk__txn_offset_commit_request), offsetof(kfk__txn_offset_commit_request, unknown_tags), 8, fd_kfk__txn_offset_commit_request};
+const kfk__struct_desc kfk__txn_offset_commit_request_desc = {"TxnOffsetCommitRequest", sizeof(kfk__txn_offset_commit_request), offsetof(kfk__txn_offset_commit_request, unknown_tags), 8, fd_kfk__txn_offset_commit_request};
 
-const kfk__msg_desc kfk__desc_txn_offset_commit_request = {"TxnOffsetCommitRequest", 28, 0, 4, 3, KFK__MSG_REQUEST, 0, &sd_kfk__txn_offset_commit_request};
-
-static const kfk__struct_desc sd_kfk__txn_offset_commit_response_partition;
-static const kfk__struct_desc sd_kfk__txn_offset_commit_response_topic;
-static const kfk__struct_desc sd_kfk__txn_offset_commit_response;
+const kfk__msg_desc kfk__desc_txn_offset_commit_request = {"TxnOffsetCommitRequest", 28, 0, 4, 3, KFK__MSG_REQUEST, 0, &kfk__txn_offset_commit_request_desc};
 
 static const kfk__field fd_kfk__txn_offset_commit_response_partition[] = {
     {"PartitionIndex", offsetof(kfk__txn_offset_commit_response_partition, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__txn_offset_commit_response_partition, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__txn_offset_commit_response_partition = {"TxnOffsetCommitResponsePartition", sizeof(kfk__txn_offset_commit_response_partition), offsetof(kfk__txn_offset_commit_response_partition, unknown_tags), 2, fd_kfk__txn_offset_commit_response_partition};
+const kfk__struct_desc kfk__txn_offset_commit_response_partition_desc = {"TxnOffsetCommitResponsePartition", sizeof(kfk__txn_offset_commit_response_partition), offsetof(kfk__txn_offset_commit_response_partition, unknown_tags), 2, fd_kfk__txn_offset_commit_response_partition};
 
 static const kfk__field fd_kfk__txn_offset_commit_response_topic[] = {
     {"Name", offsetof(kfk__txn_offset_commit_response_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__txn_offset_commit_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__txn_offset_commit_response_partition, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__txn_offset_commit_response_topic, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__txn_offset_commit_response_partition_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__txn_offset_commit_response_topic = {"TxnOffsetCommitResponseTopic", sizeof(kfk__txn_offset_commit_response_topic), offsetof(kfk__txn_offset_commit_response_topic, unknown_tags), 2, fd_kfk__txn_offset_commit_response_topic};
+const kfk__struct_desc kfk__txn_offset_commit_response_topic_desc = {"TxnOffsetCommitResponseTopic", sizeof(kfk__txn_offset_commit_response_topic), offsetof(kfk__txn_offset_commit_response_topic, unknown_tags), 2, fd_kfk__txn_offset_commit_response_topic};
 
 static const kfk__field fd_kfk__txn_offset_commit_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__txn_offset_commit_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__txn_offset_commit_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__txn_offset_commit_response_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__txn_offset_commit_response, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__txn_offset_commit_response_topic_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__txn_offset_commit_response = {"TxnOffsetCommitResponse", sizeof(kfk__txn_offset_commit_response), offsetof(kfk__txn_offset_commit_response, unknown_tags), 2, fd_kfk__txn_offset_commit_response};
+const kfk__struct_desc kfk__txn_offset_commit_response_desc = {"TxnOffsetCommitResponse", sizeof(kfk__txn_offset_commit_response), offsetof(kfk__txn_offset_commit_response, unknown_tags), 2, fd_kfk__txn_offset_commit_response};
 
-const kfk__msg_desc kfk__desc_txn_offset_commit_response = {"TxnOffsetCommitResponse", 28, 0, 4, 3, KFK__MSG_RESPONSE, 0, &sd_kfk__txn_offset_commit_response};
+const kfk__msg_desc kfk__desc_txn_offset_commit_response = {"TxnOffsetCommitResponse", 28, 0, 4, 3, KFK__MSG_RESPONSE, 0, &kfk__txn_offset_commit_response_desc};
 

@@ -37,6 +37,9 @@ struct kfk__txn_offset_commit_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__txn_offset_commit_request_partition_desc;
+extern const kfk__struct_desc kfk__txn_offset_commit_request_topic_desc;
+extern const kfk__struct_desc kfk__txn_offset_commit_request_desc;
 extern const kfk__msg_desc kfk__desc_txn_offset_commit_request;
 
 /* TxnOffsetCommitResponse: versions 0-4, flexible 3+ */
@@ -62,6 +65,9 @@ struct kfk__txn_offset_commit_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__txn_offset_commit_response_partition_desc;
+extern const kfk__struct_desc kfk__txn_offset_commit_response_topic_desc;
+extern const kfk__struct_desc kfk__txn_offset_commit_response_desc;
 extern const kfk__msg_desc kfk__desc_txn_offset_commit_response;
 
 #endif

@@ -5,23 +5,19 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__unregister_broker_request;
-
 static const kfk__field fd_kfk__unregister_broker_request[] = {
     {"BrokerId", offsetof(kfk__unregister_broker_request, broker_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__unregister_broker_request = {"UnregisterBrokerRequest", sizeof(kfk__unregister_broker_request), offsetof(kfk__unregister_broker_request, unknown_tags), 1, fd_kfk__unregister_broker_request};
+const kfk__struct_desc kfk__unregister_broker_request_desc = {"UnregisterBrokerRequest", sizeof(kfk__unregister_broker_request), offsetof(kfk__unregister_broker_request, unknown_tags), 1, fd_kfk__unregister_broker_request};
 
-const kfk__msg_desc kfk__desc_unregister_broker_request = {"UnregisterBrokerRequest", 64, 0, 0, 0, KFK__MSG_REQUEST, 0, &sd_kfk__unregister_broker_request};
-
-static const kfk__struct_desc sd_kfk__unregister_broker_response;
+const kfk__msg_desc kfk__desc_unregister_broker_request = {"UnregisterBrokerRequest", 64, 0, 0, 0, KFK__MSG_REQUEST, 0, &kfk__unregister_broker_request_desc};
 
 static const kfk__field fd_kfk__unregister_broker_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__unregister_broker_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__unregister_broker_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__unregister_broker_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__unregister_broker_response = {"UnregisterBrokerResponse", sizeof(kfk__unregister_broker_response), offsetof(kfk__unregister_broker_response, unknown_tags), 3, fd_kfk__unregister_broker_response};
+const kfk__struct_desc kfk__unregister_broker_response_desc = {"UnregisterBrokerResponse", sizeof(kfk__unregister_broker_response), offsetof(kfk__unregister_broker_response, unknown_tags), 3, fd_kfk__unregister_broker_response};
 
-const kfk__msg_desc kfk__desc_unregister_broker_response = {"UnregisterBrokerResponse", 64, 0, 0, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__unregister_broker_response};
+const kfk__msg_desc kfk__desc_unregister_broker_response = {"UnregisterBrokerResponse", 64, 0, 0, 0, KFK__MSG_RESPONSE, 0, &kfk__unregister_broker_response_desc};
 

@@ -14,6 +14,7 @@ struct kfk__unregister_broker_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__unregister_broker_request_desc;
 extern const kfk__msg_desc kfk__desc_unregister_broker_request;
 
 /* UnregisterBrokerResponse: versions 0-0, flexible 0+ */
@@ -26,6 +27,7 @@ struct kfk__unregister_broker_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__unregister_broker_response_desc;
 extern const kfk__msg_desc kfk__desc_unregister_broker_response;
 
 #endif

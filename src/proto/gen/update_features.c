@@ -5,43 +5,37 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__update_features_request_feature_update_key;
-static const kfk__struct_desc sd_kfk__update_features_request;
-
 static const kfk__field fd_kfk__update_features_request_feature_update_key[] = {
     {"Feature", offsetof(kfk__update_features_request_feature_update_key, feature), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"MaxVersionLevel", offsetof(kfk__update_features_request_feature_update_key, max_version_level), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"AllowDowngrade", offsetof(kfk__update_features_request_feature_update_key, allow_downgrade), KFK__T_BOOL, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"UpgradeType", offsetof(kfk__update_features_request_feature_update_key, upgrade_type), KFK__T_INT8, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(1), 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__update_features_request_feature_update_key = {"FeatureUpdateKey", sizeof(kfk__update_features_request_feature_update_key), offsetof(kfk__update_features_request_feature_update_key, unknown_tags), 4, fd_kfk__update_features_request_feature_update_key};
+const kfk__struct_desc kfk__update_features_request_feature_update_key_desc = {"FeatureUpdateKey", sizeof(kfk__update_features_request_feature_update_key), offsetof(kfk__update_features_request_feature_update_key, unknown_tags), 4, fd_kfk__update_features_request_feature_update_key};
 
 static const kfk__field fd_kfk__update_features_request[] = {
     {"timeoutMs", offsetof(kfk__update_features_request, timeout_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, INT64_C(60000), 0, NULL},
-    {"FeatureUpdates", offsetof(kfk__update_features_request, feature_updates), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__update_features_request_feature_update_key, 0, 0, NULL},
+    {"FeatureUpdates", offsetof(kfk__update_features_request, feature_updates), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__update_features_request_feature_update_key_desc, 0, 0, NULL},
     {"ValidateOnly", offsetof(kfk__update_features_request, validate_only), KFK__T_BOOL, 0, 0, 0, 1, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__update_features_request = {"UpdateFeaturesRequest", sizeof(kfk__update_features_request), offsetof(kfk__update_features_request, unknown_tags), 3, fd_kfk__update_features_request};
+const kfk__struct_desc kfk__update_features_request_desc = {"UpdateFeaturesRequest", sizeof(kfk__update_features_request), offsetof(kfk__update_features_request, unknown_tags), 3, fd_kfk__update_features_request};
 
-const kfk__msg_desc kfk__desc_update_features_request = {"UpdateFeaturesRequest", 57, 0, 2, 0, KFK__MSG_REQUEST, 0, &sd_kfk__update_features_request};
-
-static const kfk__struct_desc sd_kfk__update_features_response_updatable_feature_result;
-static const kfk__struct_desc sd_kfk__update_features_response;
+const kfk__msg_desc kfk__desc_update_features_request = {"UpdateFeaturesRequest", 57, 0, 2, 0, KFK__MSG_REQUEST, 0, &kfk__update_features_request_desc};
 
 static const kfk__field fd_kfk__update_features_response_updatable_feature_result[] = {
     {"Feature", offsetof(kfk__update_features_response_updatable_feature_result, feature), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"ErrorCode", offsetof(kfk__update_features_response_updatable_feature_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__update_features_response_updatable_feature_result, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
 };
-static const kfk__struct_desc sd_kfk__update_features_response_updatable_feature_result = {"UpdatableFeatureResult", sizeof(kfk__update_features_response_updatable_feature_result), offsetof(kfk__update_features_response_updatable_feature_result, unknown_tags), 3, fd_kfk__update_features_response_updatable_feature_result};
+const kfk__struct_desc kfk__update_features_response_updatable_feature_result_desc = {"UpdatableFeatureResult", sizeof(kfk__update_features_response_updatable_feature_result), offsetof(kfk__update_features_response_updatable_feature_result, unknown_tags), 3, fd_kfk__update_features_response_updatable_feature_result};
 
 static const kfk__field fd_kfk__update_features_response[] = {
     {"ThrottleTimeMs", offsetof(kfk__update_features_response, throttle_time_ms), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__update_features_response, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorMessage", offsetof(kfk__update_features_response, error_message), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 0, KFK__VMAX, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Results", offsetof(kfk__update_features_response, results), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 0, 1, 1, 0, 1, 0, 0u, &sd_kfk__update_features_response_updatable_feature_result, 0, 0, NULL},
+    {"Results", offsetof(kfk__update_features_response, results), KFK__T_ARRAY, KFK__T_STRUCT, KFK__F_IGNORABLE, 0, 0, 1, 1, 0, 1, 0, 0u, &kfk__update_features_response_updatable_feature_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__update_features_response = {"UpdateFeaturesResponse", sizeof(kfk__update_features_response), offsetof(kfk__update_features_response, unknown_tags), 4, fd_kfk__update_features_response};
+const kfk__struct_desc kfk__update_features_response_desc = {"UpdateFeaturesResponse", sizeof(kfk__update_features_response), offsetof(kfk__update_features_response, unknown_tags), 4, fd_kfk__update_features_response};
 
-const kfk__msg_desc kfk__desc_update_features_response = {"UpdateFeaturesResponse", 57, 0, 2, 0, KFK__MSG_RESPONSE, 0, &sd_kfk__update_features_response};
+const kfk__msg_desc kfk__desc_update_features_response = {"UpdateFeaturesResponse", 57, 0, 2, 0, KFK__MSG_RESPONSE, 0, &kfk__update_features_response_desc};
 

@@ -25,6 +25,8 @@ struct kfk__update_features_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__update_features_request_feature_update_key_desc;
+extern const kfk__struct_desc kfk__update_features_request_desc;
 extern const kfk__msg_desc kfk__desc_update_features_request;
 
 /* UpdateFeaturesResponse: versions 0-2, flexible 0+ */
@@ -46,6 +48,8 @@ struct kfk__update_features_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__update_features_response_updatable_feature_result_desc;
+extern const kfk__struct_desc kfk__update_features_response_desc;
 extern const kfk__msg_desc kfk__desc_update_features_response;
 
 #endif

@@ -5,37 +5,32 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__voters_record_endpoint;
-static const kfk__struct_desc sd_kfk__voters_record_k_raft_version_feature;
-static const kfk__struct_desc sd_kfk__voters_record_voter;
-static const kfk__struct_desc sd_kfk__voters_record;
-
 static const kfk__field fd_kfk__voters_record_endpoint[] = {
     {"Name", offsetof(kfk__voters_record_endpoint, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Host", offsetof(kfk__voters_record_endpoint, host), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"Port", offsetof(kfk__voters_record_endpoint, port), KFK__T_UINT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__voters_record_endpoint = {"Endpoint", sizeof(kfk__voters_record_endpoint), offsetof(kfk__voters_record_endpoint, unknown_tags), 3, fd_kfk__voters_record_endpoint};
+const kfk__struct_desc kfk__voters_record_endpoint_desc = {"Endpoint", sizeof(kfk__voters_record_endpoint), offsetof(kfk__voters_record_endpoint, unknown_tags), 3, fd_kfk__voters_record_endpoint};
 
 static const kfk__field fd_kfk__voters_record_k_raft_version_feature[] = {
     {"MinSupportedVersion", offsetof(kfk__voters_record_k_raft_version_feature, min_supported_version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"MaxSupportedVersion", offsetof(kfk__voters_record_k_raft_version_feature, max_supported_version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__voters_record_k_raft_version_feature = {"KRaftVersionFeature", sizeof(kfk__voters_record_k_raft_version_feature), offsetof(kfk__voters_record_k_raft_version_feature, unknown_tags), 2, fd_kfk__voters_record_k_raft_version_feature};
+const kfk__struct_desc kfk__voters_record_k_raft_version_feature_desc = {"KRaftVersionFeature", sizeof(kfk__voters_record_k_raft_version_feature), offsetof(kfk__voters_record_k_raft_version_feature, unknown_tags), 2, fd_kfk__voters_record_k_raft_version_feature};
 
 static const kfk__field fd_kfk__voters_record_voter[] = {
     {"VoterId", offsetof(kfk__voters_record_voter, voter_id), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"VoterDirectoryId", offsetof(kfk__voters_record_voter, voter_directory_id), KFK__T_UUID, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Endpoints", offsetof(kfk__voters_record_voter, endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__voters_record_endpoint, 0, 0, NULL},
-    {"KRaftVersionFeature", offsetof(kfk__voters_record_voter, k_raft_version_feature), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__voters_record_k_raft_version_feature, 0, 0, NULL},
+    {"Endpoints", offsetof(kfk__voters_record_voter, endpoints), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__voters_record_endpoint_desc, 0, 0, NULL},
+    {"KRaftVersionFeature", offsetof(kfk__voters_record_voter, k_raft_version_feature), KFK__T_STRUCT, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__voters_record_k_raft_version_feature_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__voters_record_voter = {"Voter", sizeof(kfk__voters_record_voter), offsetof(kfk__voters_record_voter, unknown_tags), 4, fd_kfk__voters_record_voter};
+const kfk__struct_desc kfk__voters_record_voter_desc = {"Voter", sizeof(kfk__voters_record_voter), offsetof(kfk__voters_record_voter, unknown_tags), 4, fd_kfk__voters_record_voter};
 
 static const kfk__field fd_kfk__voters_record[] = {
     {"Version", offsetof(kfk__voters_record, version), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Voters", offsetof(kfk__voters_record, voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__voters_record_voter, 0, 0, NULL},
+    {"Voters", offsetof(kfk__voters_record, voters), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__voters_record_voter_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__voters_record = {"VotersRecord", sizeof(kfk__voters_record), offsetof(kfk__voters_record, unknown_tags), 2, fd_kfk__voters_record};
+const kfk__struct_desc kfk__voters_record_desc = {"VotersRecord", sizeof(kfk__voters_record), offsetof(kfk__voters_record, unknown_tags), 2, fd_kfk__voters_record};
 
-const kfk__msg_desc kfk__desc_voters_record = {"VotersRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &sd_kfk__voters_record};
+const kfk__msg_desc kfk__desc_voters_record = {"VotersRecord", -1, 0, 0, 0, KFK__MSG_DATA, 0, &kfk__voters_record_desc};
 

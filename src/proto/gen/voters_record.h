@@ -39,6 +39,10 @@ struct kfk__voters_record {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__voters_record_endpoint_desc;
+extern const kfk__struct_desc kfk__voters_record_k_raft_version_feature_desc;
+extern const kfk__struct_desc kfk__voters_record_voter_desc;
+extern const kfk__struct_desc kfk__voters_record_desc;
 extern const kfk__msg_desc kfk__desc_voters_record;
 
 #endif

@@ -41,6 +41,10 @@ struct kfk__write_share_group_state_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__write_share_group_state_request_state_batch_desc;
+extern const kfk__struct_desc kfk__write_share_group_state_request_partition_data_desc;
+extern const kfk__struct_desc kfk__write_share_group_state_request_write_state_data_desc;
+extern const kfk__struct_desc kfk__write_share_group_state_request_desc;
 extern const kfk__msg_desc kfk__desc_write_share_group_state_request;
 
 /* WriteShareGroupStateResponse: versions 0-0, flexible 0+ */
@@ -66,6 +70,9 @@ struct kfk__write_share_group_state_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__write_share_group_state_response_partition_result_desc;
+extern const kfk__struct_desc kfk__write_share_group_state_response_write_state_result_desc;
+extern const kfk__struct_desc kfk__write_share_group_state_response_desc;
 extern const kfk__msg_desc kfk__desc_write_share_group_state_response;
 
 #endif

@@ -5,59 +5,50 @@
 
 #include <stddef.h>
 
-static const kfk__struct_desc sd_kfk__write_txn_markers_request_writable_txn_marker_topic;
-static const kfk__struct_desc sd_kfk__write_txn_markers_request_writable_txn_marker;
-static const kfk__struct_desc sd_kfk__write_txn_markers_request;
-
 static const kfk__field fd_kfk__write_txn_markers_request_writable_txn_marker_topic[] = {
     {"Name", offsetof(kfk__write_txn_markers_request_writable_txn_marker_topic, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
     {"PartitionIndexes", offsetof(kfk__write_txn_markers_request_writable_txn_marker_topic, partition_indexes), KFK__T_ARRAY, KFK__T_INT32, 0, sizeof(int32_t), 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__write_txn_markers_request_writable_txn_marker_topic = {"WritableTxnMarkerTopic", sizeof(kfk__write_txn_markers_request_writable_txn_marker_topic), offsetof(kfk__write_txn_markers_request_writable_txn_marker_topic, unknown_tags), 2, fd_kfk__write_txn_markers_request_writable_txn_marker_topic};
+const kfk__struct_desc kfk__write_txn_markers_request_writable_txn_marker_topic_desc = {"WritableTxnMarkerTopic", sizeof(kfk__write_txn_markers_request_writable_txn_marker_topic), offsetof(kfk__write_txn_markers_request_writable_txn_marker_topic, unknown_tags), 2, fd_kfk__write_txn_markers_request_writable_txn_marker_topic};
 
 static const kfk__field fd_kfk__write_txn_markers_request_writable_txn_marker[] = {
     {"ProducerId", offsetof(kfk__write_txn_markers_request_writable_txn_marker, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ProducerEpoch", offsetof(kfk__write_txn_markers_request_writable_txn_marker, producer_epoch), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"TransactionResult", offsetof(kfk__write_txn_markers_request_writable_txn_marker, transaction_result), KFK__T_BOOL, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__write_txn_markers_request_writable_txn_marker, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__write_txn_markers_request_writable_txn_marker_topic, 0, 0, NULL},
+    {"Topics", offsetof(kfk__write_txn_markers_request_writable_txn_marker, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__write_txn_markers_request_writable_txn_marker_topic_desc, 0, 0, NULL},
     {"CoordinatorEpoch", offsetof(kfk__write_txn_markers_request_writable_txn_marker, coordinator_epoch), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__write_txn_markers_request_writable_txn_marker = {"WritableTxnMarker", sizeof(kfk__write_txn_markers_request_writable_txn_marker), offsetof(kfk__write_txn_markers_request_writable_txn_marker, unknown_tags), 5, fd_kfk__write_txn_markers_request_writable_txn_marker};
+const kfk__struct_desc kfk__write_txn_markers_request_writable_txn_marker_desc = {"WritableTxnMarker", sizeof(kfk__write_txn_markers_request_writable_txn_marker), offsetof(kfk__write_txn_markers_request_writable_txn_marker, unknown_tags), 5, fd_kfk__write_txn_markers_request_writable_txn_marker};
 
 static const kfk__field fd_kfk__write_txn_markers_request[] = {
-    {"Markers", offsetof(kfk__write_txn_markers_request, markers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__write_txn_markers_request_writable_txn_marker, 0, 0, NULL},
+    {"Markers", offsetof(kfk__write_txn_markers_request, markers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__write_txn_markers_request_writable_txn_marker_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__write_txn_markers_request = {"WriteTxnMarkersRequest", sizeof(kfk__write_txn_markers_request), offsetof(kfk__write_txn_markers_request, unknown_tags), 1, fd_kfk__write_txn_markers_request};
+const kfk__struct_desc kfk__write_txn_markers_request_desc = {"WriteTxnMarkersRequest", sizeof(kfk__write_txn_markers_request), offsetof(kfk__write_txn_markers_request, unknown_tags), 1, fd_kfk__write_txn_markers_request};
 
-const kfk__msg_desc kfk__desc_write_txn_markers_request = {"WriteTxnMarkersRequest", 27, 0, 1, 1, KFK__MSG_REQUEST, 0, &sd_kfk__write_txn_markers_request};
-
-static const kfk__struct_desc sd_kfk__write_txn_markers_response_writable_txn_marker_partition_result;
-static const kfk__struct_desc sd_kfk__write_txn_markers_response_writable_txn_marker_topic_result;
-static const kfk__struct_desc sd_kfk__write_txn_markers_response_writable_txn_marker_result;
-static const kfk__struct_desc sd_kfk__write_txn_markers_response;
+const kfk__msg_desc kfk__desc_write_txn_markers_request = {"WriteTxnMarkersRequest", 27, 0, 1, 1, KFK__MSG_REQUEST, 0, &kfk__write_txn_markers_request_desc};
 
 static const kfk__field fd_kfk__write_txn_markers_response_writable_txn_marker_partition_result[] = {
     {"PartitionIndex", offsetof(kfk__write_txn_markers_response_writable_txn_marker_partition_result, partition_index), KFK__T_INT32, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
     {"ErrorCode", offsetof(kfk__write_txn_markers_response_writable_txn_marker_partition_result, error_code), KFK__T_INT16, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__write_txn_markers_response_writable_txn_marker_partition_result = {"WritableTxnMarkerPartitionResult", sizeof(kfk__write_txn_markers_response_writable_txn_marker_partition_result), offsetof(kfk__write_txn_markers_response_writable_txn_marker_partition_result, unknown_tags), 2, fd_kfk__write_txn_markers_response_writable_txn_marker_partition_result};
+const kfk__struct_desc kfk__write_txn_markers_response_writable_txn_marker_partition_result_desc = {"WritableTxnMarkerPartitionResult", sizeof(kfk__write_txn_markers_response_writable_txn_marker_partition_result), offsetof(kfk__write_txn_markers_response_writable_txn_marker_partition_result, unknown_tags), 2, fd_kfk__write_txn_markers_response_writable_txn_marker_partition_result};
 
 static const kfk__field fd_kfk__write_txn_markers_response_writable_txn_marker_topic_result[] = {
     {"Name", offsetof(kfk__write_txn_markers_response_writable_txn_marker_topic_result, name), KFK__T_STRING, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, ""},
-    {"Partitions", offsetof(kfk__write_txn_markers_response_writable_txn_marker_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__write_txn_markers_response_writable_txn_marker_partition_result, 0, 0, NULL},
+    {"Partitions", offsetof(kfk__write_txn_markers_response_writable_txn_marker_topic_result, partitions), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__write_txn_markers_response_writable_txn_marker_partition_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__write_txn_markers_response_writable_txn_marker_topic_result = {"WritableTxnMarkerTopicResult", sizeof(kfk__write_txn_markers_response_writable_txn_marker_topic_result), offsetof(kfk__write_txn_markers_response_writable_txn_marker_topic_result, unknown_tags), 2, fd_kfk__write_txn_markers_response_writable_txn_marker_topic_result};
+const kfk__struct_desc kfk__write_txn_markers_response_writable_txn_marker_topic_result_desc = {"WritableTxnMarkerTopicResult", sizeof(kfk__write_txn_markers_response_writable_txn_marker_topic_result), offsetof(kfk__write_txn_markers_response_writable_txn_marker_topic_result, unknown_tags), 2, fd_kfk__write_txn_markers_response_writable_txn_marker_topic_result};
 
 static const kfk__field fd_kfk__write_txn_markers_response_writable_txn_marker_result[] = {
     {"ProducerId", offsetof(kfk__write_txn_markers_response_writable_txn_marker_result, producer_id), KFK__T_INT64, 0, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, NULL, 0, 0, NULL},
-    {"Topics", offsetof(kfk__write_txn_markers_response_writable_txn_marker_result, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__write_txn_markers_response_writable_txn_marker_topic_result, 0, 0, NULL},
+    {"Topics", offsetof(kfk__write_txn_markers_response_writable_txn_marker_result, topics), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__write_txn_markers_response_writable_txn_marker_topic_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__write_txn_markers_response_writable_txn_marker_result = {"WritableTxnMarkerResult", sizeof(kfk__write_txn_markers_response_writable_txn_marker_result), offsetof(kfk__write_txn_markers_response_writable_txn_marker_result, unknown_tags), 2, fd_kfk__write_txn_markers_response_writable_txn_marker_result};
+const kfk__struct_desc kfk__write_txn_markers_response_writable_txn_marker_result_desc = {"WritableTxnMarkerResult", sizeof(kfk__write_txn_markers_response_writable_txn_marker_result), offsetof(kfk__write_txn_markers_response_writable_txn_marker_result, unknown_tags), 2, fd_kfk__write_txn_markers_response_writable_txn_marker_result};
 
 static const kfk__field fd_kfk__write_txn_markers_response[] = {
-    {"Markers", offsetof(kfk__write_txn_markers_response, markers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &sd_kfk__write_txn_markers_response_writable_txn_marker_result, 0, 0, NULL},
+    {"Markers", offsetof(kfk__write_txn_markers_response, markers), KFK__T_ARRAY, KFK__T_STRUCT, 0, 0, 0, KFK__VMAX, 1, 0, 1, 0, 0u, &kfk__write_txn_markers_response_writable_txn_marker_result_desc, 0, 0, NULL},
 };
-static const kfk__struct_desc sd_kfk__write_txn_markers_response = {"WriteTxnMarkersResponse", sizeof(kfk__write_txn_markers_response), offsetof(kfk__write_txn_markers_response, unknown_tags), 1, fd_kfk__write_txn_markers_response};
+const kfk__struct_desc kfk__write_txn_markers_response_desc = {"WriteTxnMarkersResponse", sizeof(kfk__write_txn_markers_response), offsetof(kfk__write_txn_markers_response, unknown_tags), 1, fd_kfk__write_txn_markers_response};
 
-const kfk__msg_desc kfk__desc_write_txn_markers_response = {"WriteTxnMarkersResponse", 27, 0, 1, 1, KFK__MSG_RESPONSE, 0, &sd_kfk__write_txn_markers_response};
+const kfk__msg_desc kfk__desc_write_txn_markers_response = {"WriteTxnMarkersResponse", 27, 0, 1, 1, KFK__MSG_RESPONSE, 0, &kfk__write_txn_markers_response_desc};
 

@@ -31,6 +31,9 @@ struct kfk__write_txn_markers_request {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__write_txn_markers_request_writable_txn_marker_topic_desc;
+extern const kfk__struct_desc kfk__write_txn_markers_request_writable_txn_marker_desc;
+extern const kfk__struct_desc kfk__write_txn_markers_request_desc;
 extern const kfk__msg_desc kfk__desc_write_txn_markers_request;
 
 /* WriteTxnMarkersResponse: versions 0-1, flexible 1+ */
@@ -62,6 +65,10 @@ struct kfk__write_txn_markers_response {
     kfk__raw_tags unknown_tags;
 };
 
+extern const kfk__struct_desc kfk__write_txn_markers_response_writable_txn_marker_partition_result_desc;
+extern const kfk__struct_desc kfk__write_txn_markers_response_writable_txn_marker_topic_result_desc;
+extern const kfk__struct_desc kfk__write_txn_markers_response_writable_txn_marker_result_desc;
+extern const kfk__struct_desc kfk__write_txn_markers_response_desc;
 extern const kfk__msg_desc kfk__desc_write_txn_markers_response;
 
 #endif
