@@ -42,6 +42,9 @@ struct kfk__loop {
     size_t nheap, capheap;
     kfk__io *dead; /* ios deleted during this turn */
     int in_turn;
+    void (*lock)(void *);
+    void (*unlock)(void *);
+    void *lock_arg;
 };
 
 int64_t kfk__now_us(void)
@@ -49,6 +52,13 @@ int64_t kfk__now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t kfk__wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int64_t kfk__now_ms(void)
@@ -292,17 +302,35 @@ static int run_timers(kfk__loop *l)
     return n;
 }
 
+void kfk__loop_set_lock(kfk__loop *l, void (*lock)(void *),
+                        void (*unlock)(void *), void *arg)
+{
+    l->lock = lock;
+    l->unlock = unlock;
+    l->lock_arg = arg;
+}
+
 int kfk__loop_run_once(kfk__loop *l, int timeout_ms)
 {
     struct epoll_event evs[64];
     int tt = kfk__loop_timeout(l);
     if (tt >= 0 && (timeout_ms < 0 || tt < timeout_ms))
         timeout_ms = tt;
-    int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
-    if (n < 0)
-        return errno == EINTR ? 0 : -1;
-    int ran = 0;
+    /* Deletions by other threads while we wait are deferred like those
+     * made by callbacks, so the events we get back never dangle. */
     l->in_turn++;
+    if (l->unlock)
+        l->unlock(l->lock_arg);
+    int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
+    if (l->lock)
+        l->lock(l->lock_arg);
+    if (n < 0) {
+        int e = errno;
+        if (--l->in_turn == 0)
+            free_dead(l);
+        return e == EINTR ? 0 : -1;
+    }
+    int ran = 0;
     for (int i = 0; i < n; i++) {
         kfk__io *io = evs[i].data.ptr;
         if (!io) {

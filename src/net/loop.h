@@ -28,6 +28,8 @@ typedef void(kfk__wakeup_cb)(void *arg);
 /* Monotonic clock in milliseconds / microseconds. */
 int64_t kfk__now_ms(void);
 int64_t kfk__now_us(void);
+/* Wall-clock time in milliseconds since the epoch (record timestamps). */
+int64_t kfk__wall_ms(void);
 
 /* A new loop, or NULL (errno set). wakeup_cb, if set, runs on the loop's
  * thread after kfk__loop_wakeup() was called from anywhere. */
@@ -58,6 +60,14 @@ void kfk__timer_del(kfk__timer *t);
 /* Any thread: makes the loop's current or next wait return and run the
  * wakeup callback. Async-signal-safe. */
 void kfk__loop_wakeup(kfk__loop *loop);
+
+/* For a loop whose state is shared under a lock: the thread running the
+ * loop holds the lock except while it waits in epoll, when it calls
+ * unlock(arg) and then lock(arg) again. Other threads may then change
+ * anything (under the lock), including deleting ios: those are freed after
+ * the turn. They should kfk__loop_wakeup() after adding timers. */
+void kfk__loop_set_lock(kfk__loop *loop, void (*lock)(void *),
+                        void (*unlock)(void *), void *arg);
 
 /* Waits up to timeout_ms (-1 = until something happens, capped by the next
  * timer) and runs what is ready. Returns the number of callbacks run, or -1
