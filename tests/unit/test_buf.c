@@ -186,6 +186,30 @@ START_TEST(bytes_huge_length)
 }
 END_TEST
 
+/* An absent value (NULL, 0) is a normal input: a null bytes field, an
+ * empty record. No read may succeed past it, and no arithmetic on the NULL
+ * pointer may happen (NULL + 0 is undefined; clang's UBSan reports it). */
+START_TEST(empty_null_slice)
+{
+    kfk__rbuf r;
+    const uint8_t *out = NULL;
+    int32_t v;
+    kfk__rbuf_init(&r, NULL, 0);
+    ck_assert_uint_eq(kfk__rbuf_left(&r), 0);
+    ck_assert_int_eq(kfk__rd_i32(&r, &v), KFK_ERR__TRUNCATED);
+    ck_assert_int_eq(kfk__rd_varint(&r, &v), KFK_ERR__TRUNCATED);
+    ck_assert_int_eq(kfk__rd_bytes(&r, 0, &out), 0);
+    ck_assert_int_eq(kfk__rd_skip(&r, 0), 0);
+
+    kfk__wbuf w;
+    kfk__wbuf_init(&w, 0);
+    kfk__wr_raw(&w, NULL, 0); /* nothing to copy into a buffer with none */
+    ck_assert_int_eq(kfk__wbuf_err(&w), 0);
+    ck_assert_uint_eq(w.len, 0);
+    kfk__wbuf_free(&w);
+}
+END_TEST
+
 /* ---- varints: known encodings ---------------------------------------- */
 
 typedef struct {
@@ -772,6 +796,7 @@ static Suite *buf_suite(void)
     tcase_add_test(rd, fixed_short_midway);
     tcase_add_test(rd, bytes_and_skip);
     tcase_add_test(rd, bytes_huge_length);
+    tcase_add_test(rd, empty_null_slice);
     suite_add_tcase(s, rd);
 
     TCase *vi = tcase_create("varint");
