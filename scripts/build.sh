@@ -17,7 +17,8 @@ PACKAGES=(
     meson ninja-build pkg-config gcc clang libclang-rt-14-dev
     libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libsnappy-dev
     libjansson-dev check gzip lz4 zstd python3 python3-snappy
-    librdkafka-dev kcat python3-kafka python3-confluent-kafka
+    librdkafka-dev kcat python3-kafka python3-confluent-kafka python3-lz4
+    python3-zstandard
 )
 
 # ---- 1. packages -----------------------------------------------------------
