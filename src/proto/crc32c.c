@@ -122,10 +122,11 @@ uint32_t kfk__crc32c_sw(uint32_t crc, const void *buf, size_t len)
         crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
     for (; len >= 8; len -= 8, p += 8) {
         uint64_t v = load_le64(p) ^ crc;
-        crc = table[7][v & 0xff] ^ table[6][(v >> 8) & 0xff] ^
-              table[5][(v >> 16) & 0xff] ^ table[4][(v >> 24) & 0xff] ^
-              table[3][(v >> 32) & 0xff] ^ table[2][(v >> 40) & 0xff] ^
-              table[1][(v >> 48) & 0xff] ^ table[0][v >> 56];
+        /* paired so the eight lookups do not form one serial chain */
+        crc = ((table[7][v & 0xff] ^ table[6][(v >> 8) & 0xff]) ^
+               (table[5][(v >> 16) & 0xff] ^ table[4][(v >> 24) & 0xff])) ^
+              ((table[3][(v >> 32) & 0xff] ^ table[2][(v >> 40) & 0xff]) ^
+               (table[1][(v >> 48) & 0xff] ^ table[0][v >> 56]));
     }
     while (len--)
         crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
