@@ -544,6 +544,92 @@ START_TEST(null_nested)
 }
 END_TEST
 
+/* ---- caller mistakes ---------------------------------------------------- */
+
+START_TEST(invalid_arguments)
+{
+    kfk__wbuf w;
+    kfk__codec_err err;
+    kfk__wbuf_init(&w, 0);
+    kfk__metadata_request rq;
+    kfk__msg_init(&kfk__desc_metadata_request, &rq);
+    rq.topics.n = -2; /* neither null nor a count */
+    ck_assert_int_eq(kfk__encode(&kfk__desc_metadata_request, 12, &rq, &w, &err),
+                     KFK_ERR__INVALID_ARG);
+    ck_assert_str_eq(err.path, "Topics");
+    rq.topics.n = 1; /* elements missing */
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_metadata_request, 12, &rq, &w, &err),
+                     KFK_ERR__INVALID_ARG);
+
+    kfk__find_coordinator_request fc;
+    kfk__msg_init(&kfk__desc_find_coordinator_request, &fc);
+    fc.key.ptr = NULL;
+    fc.key.len = 3;
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_find_coordinator_request, 0, &fc, &w, &err),
+                     KFK_ERR__INVALID_ARG);
+    ck_assert_str_eq(err.path, "Key");
+    fc.key.len = -5;
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_find_coordinator_request, 0, &fc, &w, &err),
+                     KFK_ERR__INVALID_ARG);
+    /* STRING has an int16 length outside flexible versions. */
+    static char big[INT16_MAX + 1];
+    memset(big, 'k', sizeof(big));
+    fc.key.ptr = big;
+    fc.key.len = INT16_MAX;
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_find_coordinator_request, 0, &fc, &w, &err), 0);
+    ck_assert_uint_eq(w.len, 2 + INT16_MAX);
+    fc.key.len = INT16_MAX + 1;
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_find_coordinator_request, 0, &fc, &w, &err),
+                     KFK_ERR__NOT_ENCODABLE);
+    ck_assert_str_eq(err.path, "Key");
+
+    /* A raw tag with a negative length, or unknown tags without storage. */
+    kfk__api_versions_request av;
+    kfk__raw_tag bad = {50, {NULL, -1}};
+    kfk__msg_init(&kfk__desc_api_versions_request, &av);
+    av.unknown_tags.v = &bad;
+    av.unknown_tags.n = 1;
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_api_versions_request, 3, &av, &w, &err),
+                     KFK_ERR__INVALID_ARG);
+    av.unknown_tags.v = NULL;
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_api_versions_request, 3, &av, &w, &err),
+                     KFK_ERR__INVALID_ARG);
+    /* Below the flexible versions there is no tag section to put them in:
+     * unknown tags are dropped. */
+    kfk__wbuf_reset(&w);
+    ck_assert_int_eq(kfk__encode(&kfk__desc_api_versions_request, 2, &av, &w, &err), 0);
+    ck_assert_uint_eq(w.len, 0);
+    kfk__wbuf_free(&w);
+}
+END_TEST
+
+START_TEST(struct_array_new)
+{
+    kfk__arena a;
+    kfk__arena_init(&a, 4096);
+    const kfk__struct_desc *pd = &kfk__metadata_response_partition_desc;
+    kfk__metadata_response_partition *p = kfk__struct_array_new(&a, pd, 3);
+    ck_assert_ptr_nonnull(p);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(p[i].leader_epoch, -1); /* JSON default */
+        ck_assert_int_eq(p[i].replica_nodes.n, 0);
+        ck_assert(kfk__struct_is_default(pd, &p[i]));
+    }
+    ck_assert_ptr_null(kfk__struct_array_new(&a, pd, 0));
+    ck_assert_ptr_null(kfk__struct_array_new(&a, pd, -1));
+    ck_assert_ptr_null(kfk__struct_array_new(&a, pd, INT32_MAX)); /* past the cap */
+    ck_assert_ptr_null(kfk__struct_array_new(&a, pd, (int32_t)(4096 / pd->size) + 1));
+    kfk__arena_free(&a);
+}
+END_TEST
+
 /* ---- framing ------------------------------------------------------------ */
 
 static int16_t want_req_hdr(const kfk__api_desc *api, int16_t v)
@@ -684,6 +770,15 @@ START_TEST(encode_request_unknown_api)
     ck_assert_int_eq(kfk__decode_response(32000, 0, (const uint8_t *)"\0\0\0\1", 4, &a,
                                           &corr, &out, &err),
                      KFK_ERR__UNSUPPORTED_VERSION);
+    /* A body error's offset counts from the frame start (after the size):
+     * Metadata v12 response, header v1 = 5 bytes, then a null Brokers at
+     * body offset 4. */
+    static const uint8_t bad[] = {0, 0, 0, 9, 0x00, 0, 0, 0, 0, 0x00, 0x00};
+    ck_assert_int_eq(kfk__decode_response(3, 12, bad, sizeof(bad), &a, &corr, &out, &err),
+                     KFK_ERR__MALFORMED);
+    ck_assert_int_eq(corr, 9);
+    ck_assert_uint_eq(err.offset, 9);
+    ck_assert_str_eq(err.path, "Brokers");
     kfk__arena_free(&a);
     kfk__wbuf_free(&w);
 }
@@ -794,6 +889,8 @@ static Suite *codec_suite(void)
     tcase_add_test(tc, absent_nested_field_path);
     tcase_add_loop_test(tc, null_where_not_nullable, 0, nchunks(nmsgs));
     tcase_add_test(tc, null_nested);
+    tcase_add_test(tc, invalid_arguments);
+    tcase_add_test(tc, struct_array_new);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("framing");

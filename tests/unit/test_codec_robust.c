@@ -383,13 +383,13 @@ END_TEST
 
 /* A cap smaller than the struct being allocated is TOO_LARGE (as for
  * arrays), not NOMEM: arena.h says kfk__arena_over_cap tells the two
- * apart, and only NOMEM means "retry may help". */
-START_TEST(arena_cap_is_too_large_not_nomem)
+ * apart, and only NOMEM means "retry may help". One test per allocation
+ * site in codec.c. */
+START_TEST(arena_cap_top_struct)
 {
     kfk__arena a;
     kfk__codec_err err;
     void *out;
-    /* The top-level struct itself over the cap. */
     static const uint8_t md[] = {0x00, 0x00, 0x00, 0x00};
     kfk__arena_init(&a, 16);
     ck_assert_uint_gt(kfk__desc_metadata_request.body->size, 16);
@@ -397,18 +397,48 @@ START_TEST(arena_cap_is_too_large_not_nomem)
                                   NULL, &err),
                      KFK_ERR__TOO_LARGE);
     release(&a);
-    /* A nullable struct (DescribeTopicPartitions v0 Cursor) over the cap. */
+}
+END_TEST
+
+START_TEST(arena_cap_nullable_struct)
+{
+    kfk__arena a;
+    kfk__codec_err err;
+    void *out;
+    /* DescribeTopicPartitions v0 with a Cursor (a nullable struct). */
     static const uint8_t dtp[] = {0x01,                   /* Topics [] */
                                   0x00, 0x00, 0x00, 0x01, /* ResponsePartitionLimit */
                                   0x01,                   /* Cursor present */
                                   0x01,                   /*   TopicName "" */
                                   0x00, 0x00, 0x00, 0x02, /*   PartitionIndex */
                                   0x00, 0x00};            /* tags, tags */
+    kfk__arena_init(&a, 0);
+    ck_assert_int_eq(decode_exact(&kfk__desc_describe_topic_partitions_request, 0, dtp,
+                                  sizeof(dtp), &a, &out, NULL, &err),
+                     0);
+    release(&a);
+    /* Room for the message but not for its Cursor. */
     kfk__arena_init(&a, kfk__desc_describe_topic_partitions_request.body->size);
     ck_assert_int_eq(decode_exact(&kfk__desc_describe_topic_partitions_request, 0, dtp,
                                   sizeof(dtp), &a, &out, NULL, &err),
                      KFK_ERR__TOO_LARGE);
     ck_assert_str_eq(err.path, "Cursor");
+    release(&a);
+}
+END_TEST
+
+START_TEST(arena_cap_unknown_tags)
+{
+    kfk__arena a;
+    kfk__codec_err err;
+    void *out;
+    /* ApiVersions v3 request with one unknown tag: room for the message,
+     * not for the tag list. */
+    static const uint8_t av[] = {0x01, 0x01, 0x01, 0x30, 0x01, 0xaa};
+    kfk__arena_init(&a, kfk__desc_api_versions_request.body->size);
+    ck_assert_int_eq(decode_exact(&kfk__desc_api_versions_request, 3, av, sizeof(av), &a, &out,
+                                  NULL, &err),
+                     KFK_ERR__TOO_LARGE);
     release(&a);
 }
 END_TEST
@@ -846,7 +876,9 @@ static Suite *robust_suite(void)
     tcase_add_test(tc, negative_lengths);
     tcase_add_test(tc, huge_counts);
     tcase_add_test(tc, small_arena_cap);
-    tcase_add_test(tc, arena_cap_is_too_large_not_nomem);
+    tcase_add_test(tc, arena_cap_top_struct);
+    tcase_add_test(tc, arena_cap_nullable_struct);
+    tcase_add_test(tc, arena_cap_unknown_tags);
     tcase_add_test(tc, null_element_in_nullable_string_array);
     tcase_add_test(tc, bad_varints);
     tcase_add_test(tc, tag_sections);
