@@ -44,6 +44,8 @@ int kfk__wbuf_reserve(kfk__wbuf *w, size_t n)
     size_t cap = w->cap ? w->cap : 256;
     while (cap < want)
         cap = cap > w->max / 2 ? w->max : cap * 2;
+    if (cap > w->max)
+        cap = w->max; /* never past the maximum, even at the start */
     uint8_t *d = kfk__realloc(w->data, cap);
     if (!d) {
         w->err = KFK_ERR__NOMEM;

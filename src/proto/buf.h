@@ -29,7 +29,7 @@ typedef struct kfk__rbuf {
 static inline void kfk__rbuf_init(kfk__rbuf *r, const void *data, size_t len)
 {
     r->start = r->p = (const uint8_t *)data;
-    r->end = r->p + len;
+    r->end = len ? r->p + len : r->p; /* no arithmetic on a NULL empty slice */
 }
 
 static inline size_t kfk__rbuf_left(const kfk__rbuf *r)
@@ -47,7 +47,8 @@ static inline int kfk__rd_bytes(kfk__rbuf *r, size_t n, const uint8_t **out)
     if (kfk__rbuf_left(r) < n)
         return KFK_ERR__TRUNCATED;
     *out = r->p;
-    r->p += n;
+    if (n)
+        r->p += n;
     return 0;
 }
 
@@ -55,7 +56,8 @@ static inline int kfk__rd_skip(kfk__rbuf *r, size_t n)
 {
     if (kfk__rbuf_left(r) < n)
         return KFK_ERR__TRUNCATED;
-    r->p += n;
+    if (n)
+        r->p += n;
     return 0;
 }
 
@@ -230,6 +232,8 @@ static inline uint8_t *kfk__wr_space(kfk__wbuf *w, size_t n)
 {
     if (w->err || (w->cap - w->len < n && kfk__wbuf_reserve(w, n)))
         return NULL;
+    if (!w->data)
+        return NULL; /* n == 0 on an unallocated buffer: nothing to point at */
     uint8_t *p = w->data + w->len;
     w->len += n;
     return p;

@@ -77,6 +77,14 @@ static int fail(ctx *c, int code, const uint8_t *at)
     return code;
 }
 
+/* An arena allocation that failed: past the cap is TOO_LARGE (hostile
+ * input), otherwise the system is out of memory. */
+static int alloc_fail(ctx *c, kfk__arena *a, size_t n, const uint8_t *at)
+{
+    return fail(c, kfk__arena_over_cap(a, (n + 15) & ~(size_t)15) ? KFK_ERR__TOO_LARGE
+                                                                   : KFK_ERR__NOMEM, at);
+}
+
 static int push(ctx *c, const char *name)
 {
     if (c->depth >= MAX_DEPTH)
@@ -290,8 +298,7 @@ static int dec_array(ctx *c, kfk__rbuf *r, const kfk__field *f, int16_t v,
             return fail(c, KFK_ERR__TOO_LARGE, at);
         a.v = kfk__arena_alloc(c->arena, (size_t)n * esize);
         if (!a.v)
-            return fail(c, kfk__arena_over_cap(c->arena, (size_t)n * esize)
-                               ? KFK_ERR__TOO_LARGE : KFK_ERR__NOMEM, at);
+            return alloc_fail(c, c->arena, (size_t)n * esize, at);
         for (int32_t i = 0; i < n; i++) {
             c->index[c->depth - 1] = i;
             void *e = (char *)a.v + (size_t)i * esize;
@@ -314,7 +321,8 @@ static int dec_scalar(ctx *c, kfk__rbuf *r, uint8_t type, const kfk__field *f,
                       int16_t v, bool flex, void *dst)
 {
     const uint8_t *at = r->p;
-    bool nullable = in_range(v, f->null_min, f->null_max);
+    /* The field's nullability is the array's, never its elements'. */
+    bool nullable = type == f->type && in_range(v, f->null_min, f->null_max);
     int err = 0;
     switch (type) {
     case KFK__T_BOOL: {
@@ -360,7 +368,8 @@ static int dec_scalar(ctx *c, kfk__rbuf *r, uint8_t type, const kfk__field *f,
         if ((err = check_len(c, r, at, len, nullable)))
             return err;
         const uint8_t *p = r->p;
-        r->p += len > 0 ? len : 0;
+        if (len > 0)
+            r->p += len;
         if (type == KFK__T_STRING) {
             kfk__str s = {len < 0 ? NULL : (const char *)p, len};
             *(kfk__str *)dst = s;
@@ -384,7 +393,7 @@ static int dec_scalar(ctx *c, kfk__rbuf *r, uint8_t type, const kfk__field *f,
             }
             obj = kfk__arena_alloc(c->arena, f->sub->size);
             if (!obj)
-                return fail(c, KFK_ERR__NOMEM, at);
+                return alloc_fail(c, c->arena, f->sub->size, at);
             *(void **)dst = obj;
         }
         kfk__struct_init(f->sub, obj);
@@ -449,7 +458,7 @@ static int dec_tags(ctx *c, kfk__rbuf *r, const kfk__struct_desc *s,
         if (!unknown->v) {
             unknown->v = kfk__arena_alloc(c->arena, count * sizeof(kfk__raw_tag));
             if (!unknown->v)
-                return fail(c, KFK_ERR__NOMEM, at);
+                return alloc_fail(c, c->arena, count * sizeof(kfk__raw_tag), at);
         }
         kfk__raw_tag *t = &unknown->v[unknown->n++];
         t->tag = tag;
@@ -492,7 +501,7 @@ int kfk__decode(const kfk__msg_desc *d, int16_t version, const uint8_t *buf,
         return fail(&c, KFK_ERR__UNSUPPORTED_VERSION, buf);
     void *obj = kfk__arena_alloc(arena, d->body->size);
     if (!obj)
-        return fail(&c, KFK_ERR__NOMEM, buf);
+        return alloc_fail(&c, arena, d->body->size, buf);
     kfk__struct_init(d->body, obj);
     kfk__rbuf r;
     kfk__rbuf_init(&r, buf, len);
@@ -551,7 +560,7 @@ static int enc_array(ctx *c, kfk__wbuf *w, const kfk__field *f, int16_t v,
 static int enc_value(ctx *c, kfk__wbuf *w, uint8_t type, const kfk__field *f,
                      int16_t v, bool flex, const void *src)
 {
-    bool nullable = in_range(v, f->null_min, f->null_max);
+    bool nullable = type == f->type && in_range(v, f->null_min, f->null_max);
     switch (type) {
     case KFK__T_BOOL:
         kfk__wr_i8(w, *(const bool *)src ? 1 : 0);
@@ -845,6 +854,11 @@ int kfk__decode_request(const uint8_t *buf, size_t len, kfk__arena *arena,
     size_t used;
     void *h;
     int e = kfk__decode(&kfk__desc_request_header, hver, buf, len, arena, &h,
+                        &used, err);
+    /* A version above what we know: its header version is a guess, and a
+     * client probing ApiVersions may send either; v1 is the common part. */
+    if (e && hver == 2 && api && ver > api->request->max_ver)
+        e = kfk__decode(&kfk__desc_request_header, 1, buf, len, arena, &h,
                         &used, err);
     if (e)
         return e;
