@@ -140,6 +140,7 @@ static Suite *crc32c_suite(void)
 {
     Suite *s = suite_create("crc32c");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120); /* sanitizer builds are slow */
     tcase_add_test(tc, vectors_dispatch);
     tcase_add_test(tc, vectors_sw);
     tcase_add_test(tc, vectors_hw);

@@ -516,6 +516,7 @@ static Suite *msgset_suite(void)
 {
     Suite *s = suite_create("msgset");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120); /* sanitizer builds are slow */
     tcase_add_test(tc, golden_messages);
     tcase_add_test(tc, golden_wrapper);
     tcase_add_loop_test(tc, wrappers, KFK__CODEC_GZIP, KFK__CODEC_LZ4 + 1);

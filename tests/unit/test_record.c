@@ -1004,6 +1004,7 @@ static Suite *record_suite(void)
 {
     Suite *s = suite_create("record");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120); /* sanitizer builds are slow */
     tcase_add_test(tc, golden_write);
     tcase_add_test(tc, golden_read);
     tcase_add_loop_test(tc, roundtrip, 0, KFK__CODEC_COUNT);
