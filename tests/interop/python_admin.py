@@ -184,7 +184,8 @@ def ck_wait(futures, what, timeout=30):
 def test_confluent(broker):
     ck = common.require_module("confluent_kafka", "python3-confluent-kafka")
     from confluent_kafka.admin import (AdminClient, ConfigResource, NewPartitions,
-                                       NewTopic, ResourceType)
+                                       NewTopic)
+    TOPIC = ConfigResource.Type.TOPIC  # confluent-kafka 1.7 has no ResourceType
     errors = []
     admin = AdminClient({"bootstrap.servers": broker.bootstrap, "broker.address.family": "v4",
                          "client.id": "interop-ck-admin", "error_cb": errors.append})
@@ -222,7 +223,7 @@ def test_confluent(broker):
               f"duplicate create_topics: {e}, want TOPIC_ALREADY_EXISTS")
 
     def describe():
-        res = ck_wait(admin.describe_configs([ConfigResource(ResourceType.TOPIC, t)],
+        res = ck_wait(admin.describe_configs([ConfigResource(TOPIC, t)],
                                              request_timeout=20), "describe_configs")
         entries = list(res.values())[0]
         return {name: e.value for name, e in entries.items()}
@@ -231,7 +232,7 @@ def test_confluent(broker):
     check(got.get("retention.ms") == "600000",
           f"confluent describe_configs {t}: retention.ms={got.get('retention.ms')!r}")
 
-    ck_wait(admin.alter_configs([ConfigResource(ResourceType.TOPIC, t,
+    ck_wait(admin.alter_configs([ConfigResource(TOPIC, t,
                                                 set_config={"retention.ms": "1200000"})],
                                 request_timeout=20), "alter_configs")
     got = describe()

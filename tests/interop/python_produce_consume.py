@@ -152,8 +152,8 @@ def consume_kafka_python(kafka, bootstrap, expected_ends, deadline_s=60):
     try:
         tps = [TopicPartition(t, p) for (t, p) in expected_ends]
         c.assign(tps)
-        c.seek_to_beginning(*tps)
-        ends = c.end_offsets(tps)
+        ends = c.end_offsets(tps)  # ListOffsets latest
+        c.seek_to_beginning(*tps)  # ListOffsets earliest, on the first poll
         for tp in tps:
             check(ends[tp] == expected_ends[(tp.topic, tp.partition)],
                   f"kafka-python end_offsets({tp.topic}[{tp.partition}]) = {ends[tp]}, "
