@@ -38,6 +38,7 @@ typedef struct outbuf {
 struct kfk__conn {
     kfk__loop *loop;
     kfk__io *io;
+    kfk__timer *soon; /* a deferred connect failure or post-resume drain */
     int fd;
     bool connecting, paused, closed, in_cb, freed;
     size_t max_frame;
@@ -68,6 +69,7 @@ static void set_events(kfk__conn *c)
 
 static void destroy(kfk__conn *c)
 {
+    kfk__timer_del(c->soon);
     kfk__io_del(c->io);
     if (c->fd >= 0)
         close(c->fd);
@@ -246,14 +248,15 @@ static void on_io(kfk__io *io, int events, void *arg)
     if (c->connecting) {
         if (events & (KFK__IO_WRITE | KFK__IO_READ))
             finish_connect(c);
+    } else if (c->paused && (events & KFK__IO_READ)) {
+        /* Not watching input, so this is an error or hangup (epoll always
+         * reports those): the connection is gone. */
+        fail(c, KFK_ERR__TRANSPORT, "connection reset while paused");
     } else {
         if (events & KFK__IO_READ)
             on_readable(c);
         if (!c->closed && (events & KFK__IO_WRITE))
             flush_out(c);
-        /* Frames staged while paused, after a resume. */
-        if (!c->closed && !c->paused && !c->big && c->stage_len >= 4)
-            drain_stage(c);
     }
     c->in_cb = false;
     if (c->freed)
@@ -317,6 +320,7 @@ static void on_connect_failed_timer(kfk__timer *t, void *arg)
 {
     kfk__conn *c = arg;
     kfk__timer_del(t);
+    c->soon = NULL;
     c->in_cb = true;
     fail(c, KFK_ERR__TRANSPORT, c->peer[0] ? c->peer : "connect failed");
     c->in_cb = false;
@@ -350,7 +354,7 @@ kfk__conn *kfk__conn_connect(kfk__loop *loop, const char *host, int port,
     }
     if (c->fd >= 0)
         c->io = kfk__io_add(loop, c->fd, KFK__IO_WRITE, on_io, c);
-    if (!c->io && !kfk__timer_add(loop, 0, on_connect_failed_timer, c)) {
+    if (!c->io && !(c->soon = kfk__timer_add(loop, 0, on_connect_failed_timer, c))) {
         destroy(c);
         return NULL;
     }
@@ -362,6 +366,10 @@ int kfk__conn_send(kfk__conn *c, uint8_t *buf, size_t len)
     if (c->closed) {
         kfk__free(buf);
         return KFK_ERR__TRANSPORT;
+    }
+    if (len == 0) { /* nothing to write; an empty entry would stall writev */
+        kfk__free(buf);
+        return 0;
     }
     outbuf *o = kfk__malloc(sizeof(*o));
     if (!o) {
@@ -383,16 +391,30 @@ int kfk__conn_send(kfk__conn *c, uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Hands out frames staged while the conn was paused (no new bytes may
+ * arrive to trigger a read). */
+static void on_drain_timer(kfk__timer *t, void *arg)
+{
+    kfk__conn *c = arg;
+    kfk__timer_del(t);
+    c->soon = NULL;
+    c->in_cb = true;
+    if (!c->closed && !c->paused && !c->big)
+        drain_stage(c);
+    c->in_cb = false;
+    if (c->freed)
+        destroy(c);
+}
+
 void kfk__conn_pause_read(kfk__conn *c, bool pause)
 {
     if (c->paused == pause || c->closed)
         return;
     c->paused = pause;
     set_events(c);
-    /* Frames already staged are handed out on the next readable event; a
-     * resumed conn with staged data is drained right away from the loop. */
-    if (!pause && c->stage_len >= 4)
-        kfk__io_set(c->io, KFK__IO_READ | KFK__IO_WRITE);
+    /* Staged frames go out from the loop, never inside this call. */
+    if (!pause && c->stage_len >= 4 && !c->soon)
+        c->soon = kfk__timer_add(c->loop, 0, on_drain_timer, c);
 }
 
 size_t kfk__conn_out_bytes(const kfk__conn *c)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@ struct kfk__listener {
     int port;
     kfk__accept_cb *cb;
     void *arg;
+    bool in_cb, freed;
 };
 
 static void on_accept(kfk__io *io, int events, void *arg)
@@ -27,12 +29,16 @@ static void on_accept(kfk__io *io, int events, void *arg)
     kfk__listener *l = arg;
     (void)io;
     (void)events;
-    for (int i = 0; i < 64; i++) {
+    l->in_cb = true;
+    for (int i = 0; i < 64 && !l->freed; i++) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
-            return; /* EAGAIN, or a transient error (EMFILE): retry later */
+            break; /* EAGAIN, or a transient error (EMFILE): retry later */
         l->cb(l, fd, l->arg);
     }
+    l->in_cb = false;
+    if (l->freed)
+        kfk__listener_free(l);
 }
 
 kfk__listener *kfk__listen(kfk__loop *loop, const char *host, int port,
@@ -96,6 +102,10 @@ void kfk__listener_free(kfk__listener *l)
 {
     if (!l)
         return;
+    if (l->in_cb) { /* inside on_accept: it frees us on the way out */
+        l->freed = true;
+        return;
+    }
     kfk__io_del(l->io);
     close(l->fd);
     kfk__free(l);

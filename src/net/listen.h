@@ -25,7 +25,8 @@ int kfk__listener_port(const kfk__listener *l);
 /* Stops accepting (for "broker stop") without closing the socket, or
  * resumes. Connections still queue in the backlog while stopped. */
 void kfk__listener_pause(kfk__listener *l, int pause);
-/* Closes the socket and frees the listener. NULL is ok. */
+/* Closes the socket and frees the listener. NULL is ok; safe inside the
+ * accept callback. */
 void kfk__listener_free(kfk__listener *l);
 
 #endif

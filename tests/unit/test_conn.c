@@ -660,7 +660,7 @@ START_TEST(connect_unresolvable)
 }
 END_TEST
 
-/* BUG: kfk__conn_connect reports an early failure (unresolvable host, no
+/* Regression (was a bug): kfk__conn_connect reports an early failure (unresolvable host, no
  * socket, io registration failed) through a 0 ms timer whose arg is the
  * conn, but the conn does not remember that timer. Freeing the conn before
  * the loop runs (a client giving up on a broker, shutdown) leaves the
@@ -820,7 +820,7 @@ START_TEST(pause_before_data)
 }
 END_TEST
 
-/* BUG: a paused conn asks epoll for no events, but epoll always reports
+/* Regression (was a bug): a paused conn asks epoll for no events, but epoll always reports
  * EPOLLERR/EPOLLHUP, which the loop passes on as READ; on_io() then does
  * nothing because the conn is paused, and the level-triggered event fires
  * again at once. A paused conn whose peer resets spins its loop thread at
@@ -850,7 +850,7 @@ START_TEST(paused_conn_peer_reset_does_not_spin)
 }
 END_TEST
 
-/* BUG: kfk__conn_pause_read(c, false) hands out staged frames by turning
+/* Regression (was a bug): kfk__conn_pause_read(c, false) hands out staged frames by turning
  * on write interest and waiting for the socket to be writable. When the
  * conn's own output is stuck (the peer is not reading), no event comes and
  * the staged frames wait for the peer to read, though no byte is missing
@@ -986,7 +986,7 @@ START_TEST(out_bytes_accounting)
 }
 END_TEST
 
-/* BUG: a zero-length buffer passed to kfk__conn_send never leaves the
+/* Regression (was a bug): a zero-length buffer passed to kfk__conn_send never leaves the
  * queue: writev() returns 0 for it, flush_out() neither removes it nor
  * breaks out, and the loop thread spins forever inside flush_out. The
  * tcase timeout turns the hang into a failure. */
@@ -1175,7 +1175,7 @@ static void accept_once_cb(kfk__listener *l, int fd, void *arg)
     kfk__listener_free(l);
 }
 
-/* BUG: on_accept() keeps looping over accept4(l->fd) after calling the
+/* Regression (was a bug): on_accept() keeps looping over accept4(l->fd) after calling the
  * accept callback, so a callback that frees the listener (accept one
  * connection and stop; broker shutdown) makes it read freed memory
  * (heap-use-after-free under ASan). kfk__io_del is safe inside callbacks;
