@@ -199,8 +199,7 @@ int kfk_cmd_broker(int argc, char **argv)
         fprintf(stderr, "kfk broker: %s\n", err);
         return 1;
     }
-    printf("%s\n", kfk_cluster_bootstrap(c));
-    fflush(stdout);
+    /* The port file first: whoever reads our first line may look for it. */
     if (port_file) {
         FILE *f = fopen(port_file, "w");
         if (!f || fprintf(f, "%s\n", kfk_cluster_bootstrap(c)) < 0 || fclose(f)) {
@@ -209,6 +208,8 @@ int kfk_cmd_broker(int argc, char **argv)
             return 1;
         }
     }
+    printf("%s\n", kfk_cluster_bootstrap(c));
+    fflush(stdout);
     int rc = serve(c, sfd);
     fprintf(stderr, "kfk broker: shutting down\n");
     kfk_cluster_destroy(c);

@@ -12,6 +12,8 @@
 
 #include <kfk/kfk.h>
 
+#include "cmds.h"
+
 /* Exit codes: 0 success, 1 the command ran and failed, 2 usage error. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -32,7 +34,7 @@ static const struct cmd {
     {"configs", NULL, "describe and alter broker and topic configs"},
     {"acls", NULL, "list, create and delete ACLs"},
     {"perf", NULL, "measure produce and consume throughput"},
-    {"broker", NULL, "run the reference broker: a local Kafka cluster"},
+    {"broker", kfk_cmd_broker, "run the reference broker: a local Kafka cluster"},
     {"version", cmd_version, "print the kfk version"},
     {"help", cmd_help, "show this help, or help on one command"},
 };

@@ -48,7 +48,9 @@ uint64_t kfk__cluster_rand(kfk_cluster_t *c)
 
 int64_t kfk__cluster_new_pid(kfk_cluster_t *c)
 {
-    return c->next_producer_id++;
+    int64_t pid = c->next_producer_id++;
+    kfk__cluster_save(c);
+    return pid;
 }
 
 kfk__bbroker *kfk__cluster_broker(kfk_cluster_t *c, int32_t id)
@@ -376,6 +378,7 @@ int kfk__cluster_create_topic(kfk_cluster_t *c, const char *name, int32_t len,
         c->captopics = cap;
     }
     c->topics[c->ntopics++] = t;
+    kfk__cluster_save(c);
     kfk__blog(c, 6, "created topic %s with %d partitions, replication factor %d",
               t->name, (int)partitions, (int)rf);
     return 0;
@@ -396,6 +399,8 @@ int kfk__cluster_delete_topic(kfk_cluster_t *c, kfk__btopic *t, bool remove_data
             kfk__partitions_remove_data(c, t);
         }
         free_topic(t);
+        if (remove_data)
+            kfk__cluster_save(c);
         return 0;
     }
     return KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -436,6 +441,7 @@ int kfk__cluster_add_partitions(kfk_cluster_t *c, kfk__btopic *t, int32_t total,
         }
         t->npart = p + 1;
     }
+    kfk__cluster_save(c);
     return 0;
 }
 
@@ -459,8 +465,10 @@ static void reassign_partition(kfk_cluster_t *c, kfk__bpart *p)
         return;
     int32_t old = p->leader;
     p->leader = n > 0 ? p->isr[0] : -1;
-    if (p->leader != old)
+    if (p->leader != old) {
         p->leader_epoch++;
+        kfk__partition_leader_changed(p);
+    }
 }
 
 void kfk__cluster_reassign(kfk_cluster_t *c)

@@ -99,6 +99,7 @@ struct kfk_cluster {
     bool thread_started;
     bool stopping;
     kfk__loop *loop;
+    kfk__timer *maintain; /* retention and compaction */
 
     int32_t nbrokers;
     kfk__bbroker *brokers;
@@ -122,7 +123,14 @@ struct kfk_cluster {
     kfk__breq *parked;        /* fetches waiting for data */
     int64_t next_producer_id;
     uint64_t rng;
+    bool loading; /* re-creating saved topics: do not save meanwhile */
 };
+
+/* With a data dir: writes the cluster's metadata (topics, ids, replicas,
+ * epochs, configs, next producer id) / reads it back and recovers every
+ * saved topic's logs at start. Load returns 0 or -1 with a message. */
+void kfk__cluster_save(kfk_cluster_t *c);
+int kfk__cluster_load(kfk_cluster_t *c, char *err, size_t errlen);
 
 /* Logging to stderr at or below the cluster's level (0 emerg .. 7 debug). */
 void kfk__blog(kfk_cluster_t *c, int level, const char *fmt, ...)

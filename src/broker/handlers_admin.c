@@ -190,7 +190,7 @@ static int describe_topic(kfk__breq *r, const kfk__describe_configs_request_reso
         bool over = is_override(t, defs[i].name);
         cfg->name = kfk__s(defs[i].name);
         cfg->value = kfk__s(kfk__breq_strdup(r, kfk__s(val)));
-        cfg->is_default = !over;
+        cfg->is_default = r->version == 0 && !over; /* v0 only */
         cfg->config_source = over ? SRC_TOPIC : SRC_DEFAULT;
         cfg->config_type = !strcmp(defs[i].type, "long")   ? 5
                            : !strcmp(defs[i].type, "int")  ? 3
@@ -306,6 +306,7 @@ static int apply_changes(kfk__breq *r, kfk__btopic *t, const change *ch, int32_t
         if (e)
             return e;
     }
+    kfk__cluster_save(r->c);
     return 0;
 }
 

@@ -506,7 +506,8 @@ static void list_offset(kfk__breq *r, kfk__btopic *t, const kfk__list_offsets_re
     o->error_code = (int16_t)e;
     if (e)
         return;
-    o->leader_epoch = p->leader_epoch;
+    if (r->version >= 4)
+        o->leader_epoch = p->leader_epoch;
     switch (in->timestamp) {
     case -1: /* latest */
     case -5: /* latest tiered: no tiering here */

@@ -61,6 +61,12 @@ void kfk__partition_epoch_end(const kfk__bpart *bp, int32_t epoch,
  * Returns 0 or KFK_ERR_OFFSET_OUT_OF_RANGE; *low the new log start. */
 int kfk__partition_delete_records(kfk__bpart *bp, int64_t offset, int64_t *low);
 
+/* Records a new leader epoch in the log (OffsetForLeaderEpoch). */
+void kfk__partition_leader_changed(kfk__bpart *bp);
+
+/* Retention and compaction, run periodically. */
+void kfk__partition_maintain(kfk__bpart *bp, int64_t now_ms);
+
 /* Applies t->conf to every partition's log. */
 void kfk__partitions_reconfigure(kfk__btopic *t);
 /* Deletes the durable files of a topic that is being deleted. */

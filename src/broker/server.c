@@ -142,7 +142,7 @@ typedef struct delayed_send {
 
 static void send_now(kfk__bconn *bc, uint8_t *buf, size_t len)
 {
-    if (!bc) {
+    if (!bc || !buf) {
         kfk__free(buf);
         return;
     }
@@ -375,6 +375,19 @@ static void unlock_fn(void *arg)
     pthread_mutex_unlock(&((kfk_cluster_t *)arg)->lock);
 }
 
+#define MAINTAIN_MS 250
+
+/* Retention and compaction for every partition, a few times a second. */
+static void on_maintain(kfk__timer *t, void *arg)
+{
+    kfk_cluster_t *c = arg;
+    int64_t now = kfk__wall_ms();
+    for (int32_t i = 0; i < c->ntopics; i++)
+        for (int32_t p = 0; p < c->topics[i]->npart; p++)
+            kfk__partition_maintain(&c->topics[i]->parts[p], now);
+    kfk__timer_again(t, MAINTAIN_MS);
+}
+
 static void *run(void *arg)
 {
     kfk_cluster_t *c = arg;
@@ -542,6 +555,13 @@ kfk_cluster_t *kfk_cluster_new(const char *const *props, char *errstr, size_t er
     }
     if (!c->bootstrap)
         goto fail;
+    if (kfk__cluster_load(c, errstr, errstr_size))
+        goto fail;
+    c->maintain = kfk__timer_add(c->loop, MAINTAIN_MS, on_maintain, c);
+    if (!c->maintain) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
     if (pthread_create(&c->thread, NULL, run, c)) {
         snprintf(errstr, errstr_size, "cannot start the broker thread");
         goto fail;
@@ -566,6 +586,7 @@ void kfk_cluster_destroy(kfk_cluster_t *c)
     }
     kfk__fetch_flush(c, NULL);
     kfk__fetch_sessions_free(c);
+    kfk__timer_del(c->maintain);
     for (int32_t i = 0; c->brokers && i < c->nbrokers; i++)
         broker_close_all(&c->brokers[i]);
     while (c->ntopics > 0)
@@ -781,6 +802,7 @@ kfk_err_t kfk_cluster_move_leader(kfk_cluster_t *c, const char *topic, int parti
     else if (p->leader != broker_id) {
         p->leader = broker_id;
         p->leader_epoch++;
+        kfk__partition_leader_changed(p);
         kfk__fetch_wakeup(c);
     }
     pthread_mutex_unlock(&c->lock);

@@ -110,8 +110,11 @@ int tclient_call(tclient *t, int16_t api_key, int16_t version, const void *body,
     kfk__wbuf w;
     kfk__wbuf_init(&w, 0);
     int32_t corr = ++t->corr;
-    int e = kfk__encode_request(&w, api_key, version, corr, "kfk-test", body, NULL);
+    kfk__codec_err cerr;
+    int e = kfk__encode_request(&w, api_key, version, corr, "kfk-test", body, &cerr);
     if (e) {
+        fprintf(stderr, "tclient: encode api %d v%d: %s at %s\n", api_key, version,
+                kfk_err_name(e), cerr.path);
         kfk__wbuf_free(&w);
         return e;
     }

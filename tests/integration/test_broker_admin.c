@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,7 +54,7 @@ static kfk__metadata_response *metadata(int16_t v, const char *topic, bool auto_
     } else {
         rq.topics.n = v == 0 ? 0 : -1;
     }
-    rq.allow_auto_topic_creation = auto_create;
+    rq.allow_auto_topic_creation = v < 4 ? true : auto_create; /* v0-3 always may */
     void *resp;
     ck_assert_int_eq(tclient_call(&cli, 3, v, &rq, &resp), 0);
     return resp;
@@ -274,7 +275,7 @@ static const char *describe_value(const char *topic, const char *name, bool *is_
         kfk__describe_configs_response_resource_result *c = &r->results.v[0].configs.v[i];
         if (kfk__str_eq(c->name, name)) {
             snprintf(val, sizeof(val), "%.*s", (int)c->value.len, c->value.ptr);
-            *is_default = c->is_default;
+            *is_default = c->config_source == 5; /* DEFAULT_CONFIG */
             return val;
         }
     }
