@@ -122,10 +122,12 @@ void kfk__recs_reader_init(kfk__recs_reader *rd, const void *data, size_t len,
  * rd->entry.offset again, with a larger size if rd->entry.size says so); or an
  * error from kfk__records_next, kfk__batch_parse, kfk__batch_check_crc,
  * kfk__rec_iter_init or kfk__msgset_iter_init (unknown magic:
- * KFK_ERR__UNSUPPORTED_VERSION), with rd->err_pos. After an error in one
- * batch the reader has moved past it, so calling again goes on with the
- * next (errors in the walk itself repeat). Records of the previous batch
- * are invalid afterwards if it was compressed. */
+ * KFK_ERR__UNSUPPORTED_VERSION), with rd->err_pos. After an error inside
+ * one batch (rd->entry.size > 0) the reader has moved past it, so calling
+ * again goes on with the next; an error in the walk itself (a size field
+ * no entry can have: rd->entry.size == 0) loses the batch boundaries and
+ * repeats. Records of the previous batch are invalid afterwards if it was
+ * compressed. */
 int kfk__recs_reader_next_batch(kfk__recs_reader *rd);
 
 /* The current batch's next record. Returns 1, 0 when the batch is done, or

@@ -73,7 +73,7 @@ static void as_blob(kfk__zctx *z, const uint8_t *data, size_t size)
         if (rc < 0) {
             if (rd.err_pos > size)
                 abort();
-            if (rc == KFK_ERR__MALFORMED && !rd.in_batch && rd.entry.size == 0)
+            if (rd.entry.size == 0)
                 break; /* the walk itself failed: it would repeat */
             continue;
         }
