@@ -76,8 +76,8 @@ static const uint8_t *arena_copy(keymap *m, const uint8_t *p, size_t n)
     return d;
 }
 
-static key_ent *km_slot(key_ent *v, size_t cap, uint64_t h,
-                        const uint8_t *k, size_t n)
+static key_ent *km_slot(key_ent *v, size_t cap, uint64_t h, const uint8_t *k,
+                        size_t n)
 {
     size_t i = (size_t)h & (cap - 1);
     while (v[i].offset >= 0 &&
@@ -96,8 +96,7 @@ static int km_grow(keymap *m)
         v[i].offset = -1;
     for (size_t i = 0; i < m->cap; i++)
         if (m->v[i].offset >= 0)
-            *km_slot(v, cap, m->v[i].hash, m->v[i].key, m->v[i].len) =
-                m->v[i];
+            *km_slot(v, cap, m->v[i].hash, m->v[i].key, m->v[i].len) = m->v[i];
     kfk__free(m->v);
     m->v = v;
     m->cap = cap;
@@ -153,8 +152,8 @@ typedef struct pidmap {
 
 static pid_ent *pm_slot(pid_ent *v, size_t cap, int64_t pid)
 {
-    size_t i = (size_t)((uint64_t)pid * 0x9e3779b97f4a7c15ULL >> 20) &
-               (cap - 1);
+    size_t i =
+        (size_t)((uint64_t)pid * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
     while (v[i].pid >= 0 && v[i].pid != pid)
         i = (i + 1) & (cap - 1);
     return &v[i];
@@ -198,8 +197,8 @@ typedef struct cleaner {
     keymap keys;
     pidmap pids;
     kfk__zctx *z;
-    kfk__wbuf dec; /* decompressed records of one batch */
-    kfk__wbuf out; /* one rewritten batch */
+    kfk__wbuf dec;     /* decompressed records of one batch */
+    kfk__wbuf out;     /* one rewritten batch */
     kfk__record *recs; /* the records of one batch that stay */
     size_t nrecs, caprecs;
     kfk__plog_compact_info *info;
@@ -231,8 +230,7 @@ static int map_batch(cleaner *c, const kfk__batch *b)
         return 0;
     int r = kfk__rec_iter_init(&it, b, c->z, &c->dec, MAX_DECOMPRESSED);
     while (!r && (r = kfk__rec_iter_next(&it, &rec)) == 1) {
-        r = rec.key ? km_put(&c->keys, rec.key, (size_t)rec.key_len,
-                             rec.offset)
+        r = rec.key ? km_put(&c->keys, rec.key, (size_t)rec.key_len, rec.offset)
                     : 0;
         if (r)
             return r;
@@ -265,8 +263,7 @@ enum { KEEP, DROP, REWRITE };
 
 /* Patches lastOffsetDelta (and for an empty batch the timestamps) back to
  * the original's and recomputes the CRC. */
-static void patch(uint8_t *p, size_t size, const kfk__batch *orig,
-                  bool empty)
+static void patch(uint8_t *p, size_t size, const kfk__batch *orig, bool empty)
 {
     kfk__store_be32(p + KFK__BATCH_LAST_OFFSET_DELTA,
                     (uint32_t)orig->h.last_offset_delta);
@@ -276,8 +273,8 @@ static void patch(uint8_t *p, size_t size, const kfk__batch *orig,
         kfk__store_be64(p + KFK__BATCH_MAX_TIMESTAMP,
                         (uint64_t)orig->h.max_timestamp);
     }
-    uint32_t crc = kfk__crc32c(0, p + KFK__BATCH_ATTRIBUTES,
-                               size - KFK__BATCH_ATTRIBUTES);
+    uint32_t crc =
+        kfk__crc32c(0, p + KFK__BATCH_ATTRIBUTES, size - KFK__BATCH_ATTRIBUTES);
     kfk__store_be32(p + KFK__BATCH_CRC, crc);
 }
 
@@ -308,8 +305,7 @@ static int rewrite(cleaner *c, const kfk__batch *b)
 
 /* Whether rec stays: no later record has its key, and a tombstone only
  * until its segment's horizon passed. */
-static bool stays(cleaner *c, const kfk__record *rec, bool expired,
-                  bool *tomb)
+static bool stays(cleaner *c, const kfk__record *rec, bool expired, bool *tomb)
 {
     if (!rec->key)
         return true;
@@ -363,8 +359,7 @@ static int filter_batch(cleaner *c, const kfk__batch *b, bool expired,
 
 /* ---- pass 2: groups of segments --------------------------------------- */
 
-static int copy_in(kfk__segment *out, const uint8_t *p, size_t n,
-                   size_t room)
+static int copy_in(kfk__segment *out, const uint8_t *p, size_t n, size_t room)
 {
     uint8_t *where;
     kfk__batch b;
@@ -386,9 +381,8 @@ static int64_t later(int64_t now, int64_t delta)
 
 /* Filters segment s into out. *changed: some batch was not copied as is;
  * *horizon: the latest tombstone horizon of what stays (-1 none). */
-static int clean_segment(cleaner *c, const kfk__segment *s,
-                         kfk__segment *out, size_t room, bool *changed,
-                         int64_t *horizon)
+static int clean_segment(cleaner *c, const kfk__segment *s, kfk__segment *out,
+                         size_t room, bool *changed, int64_t *horizon)
 {
     bool expired = s->horizon_ms >= 0 && c->now >= s->horizon_ms;
     kfk__seg_pos p;
@@ -474,8 +468,8 @@ static int clean_group(cleaner *c, size_t first, size_t count)
     kfk__seg_seal(out);
     bool committed = true;
     if (log->dir)
-        err = swap_files(log, out, first, count,
-                         log->segs[first + count]->base, &committed);
+        err = swap_files(log, out, first, count, log->segs[first + count]->base,
+                         &committed);
     if (!committed) {
         kfk__seg_delete(out); /* the inputs stay */
         return err;
@@ -520,8 +514,8 @@ static int run(cleaner *c, size_t k)
     for (size_t i = 0; !err && i < k; i++) {
         size_t j = i + 1;
         uint64_t sum = log->segs[i]->bytes;
-        while (j < k && sum + log->segs[j]->bytes <=
-                            (uint64_t)log->conf.segment_bytes)
+        while (j < k &&
+               sum + log->segs[j]->bytes <= (uint64_t)log->conf.segment_bytes)
             sum += log->segs[j++]->bytes;
         err = clean_group(c, i, j - i);
         k -= j - i - 1;

@@ -56,8 +56,8 @@ int kfk__plog_set_conf(kfk__plog *log, const kfk__plog_conf *conf)
 
 /* ---- life cycle ------------------------------------------------------- */
 
-int kfk__plog_open(const char *dir, const kfk__plog_conf *conf,
-                   int64_t now_ms, kfk__plog **out)
+int kfk__plog_open(const char *dir, const kfk__plog_conf *conf, int64_t now_ms,
+                   kfk__plog **out)
 {
     int err = conf_check(conf);
     *out = NULL;
@@ -205,8 +205,7 @@ static int check_batch(const kfk__plog *log, const kfk__batch *b,
 
 /* Checks every batch; counts them and the offsets they will take. */
 static int check_all(const kfk__plog *log, const uint8_t *p, size_t len,
-                     kfk__plog_origin origin, size_t *nbatches,
-                     int64_t *span)
+                     kfk__plog_origin origin, size_t *nbatches, int64_t *span)
 {
     kfk__batch b;
     size_t pos = 0;
@@ -216,7 +215,8 @@ static int check_all(const kfk__plog *log, const uint8_t *p, size_t len,
         return KFK_ERR_INVALID_RECORD;
     while (pos < len) {
         if (len - pos < KFK__BATCH_HEADER_SIZE ||
-            kfk__load_be32(p + pos + KFK__BATCH_LENGTH) > len - pos - KFK__LOG_OVERHEAD)
+            kfk__load_be32(p + pos + KFK__BATCH_LENGTH) >
+                len - pos - KFK__LOG_OVERHEAD)
             return KFK_ERR_CORRUPT_MESSAGE; /* cut short */
         int err = kfk__batch_parse(p + pos, len - pos, &b);
         if (err)
@@ -347,8 +347,8 @@ int kfk__plog_iter_next(kfk__plog_iter *it, kfk__batch *b)
 typedef bool (*take_fn)(const kfk__batch *b, void *arg);
 
 static int read_batches(const kfk__plog *log, int64_t offset, int64_t upper,
-                        size_t max_bytes, bool min_one, take_fn take,
-                        void *arg, kfk__plog_read_info *info)
+                        size_t max_bytes, bool min_one, take_fn take, void *arg,
+                        kfk__plog_read_info *info)
 {
     kfk__plog_iter it;
     kfk__batch b;
@@ -469,9 +469,9 @@ size_t kfk__plog_segment_count(const kfk__plog *log)
  * timestamp. */
 typedef bool (*rec_match)(int64_t ts, int64_t want);
 
-static int find_record(const kfk__batch *b, int64_t min_offset,
-                       rec_match match, int64_t want, kfk__wbuf *buf,
-                       int64_t *offset, int64_t *ts)
+static int find_record(const kfk__batch *b, int64_t min_offset, rec_match match,
+                       int64_t want, kfk__wbuf *buf, int64_t *offset,
+                       int64_t *ts)
 {
     kfk__rec_iter it;
     kfk__record rec;
@@ -529,9 +529,9 @@ int kfk__plog_offset_for_timestamp(const kfk__plog *log, int64_t ts,
     if (i == log->nsegs)
         return 0;
     kfk__wbuf_init(&buf, MAX_DECOMPRESSED);
-    kfk__plog_iter_init(&it, log, log->segs[i]->base > log->start
-                                      ? log->segs[i]->base
-                                      : log->start);
+    kfk__plog_iter_init(&it, log,
+                        log->segs[i]->base > log->start ? log->segs[i]->base
+                                                        : log->start);
     while (r == 0 && kfk__plog_iter_next(&it, &b)) {
         if (b.h.max_timestamp >= ts && kfk__batch_last_offset(&b) >= log->start)
             r = find_record(&b, log->start, ts_at_least, ts, &buf, offset,

@@ -67,8 +67,8 @@ void kfk__plog_conf_init(kfk__plog_conf *conf);
  * Returns 0, KFK_ERR__INVALID_CONFIG (segment_bytes outside 1..INT32_MAX,
  * max_message_bytes < 0), KFK_ERR__NOMEM or KFK_ERR_KAFKA_STORAGE_ERROR
  * (the directory or a file could not be read, written or mapped). */
-int kfk__plog_open(const char *dir, const kfk__plog_conf *conf,
-                   int64_t now_ms, kfk__plog **out);
+int kfk__plog_open(const char *dir, const kfk__plog_conf *conf, int64_t now_ms,
+                   kfk__plog **out);
 
 /* Frees the log. Data already appended to a durable log is in its files
  * (in the page cache: call kfk__plog_flush first for power-loss safety).
@@ -262,9 +262,9 @@ int kfk__plog_enforce_retention(kfk__plog *log, int64_t now_ms, int64_t hw,
 
 /* Compaction statistics of one kfk__plog_compact call. */
 typedef struct kfk__plog_compact_info {
-    size_t segments;         /* segments rewritten */
-    uint64_t records_in;     /* records read in those */
-    uint64_t records_out;    /* records kept */
+    size_t segments;      /* segments rewritten */
+    uint64_t records_in;  /* records read in those */
+    uint64_t records_out; /* records kept */
     uint64_t bytes_in;
     uint64_t bytes_out;
 } kfk__plog_compact_info;

@@ -164,7 +164,8 @@ static size_t count_by_time(const kfk__plog *log, int64_t now_ms, int64_t hw)
 
 static size_t count_by_size(const kfk__plog *log, int64_t hw)
 {
-    uint64_t size = kfk__plog_size(log), limit = (uint64_t)log->conf.retention_bytes;
+    uint64_t size = kfk__plog_size(log),
+             limit = (uint64_t)log->conf.retention_bytes;
     uint64_t over = size > limit ? size - limit : 0;
     size_t k = 0;
     for (; k < log->nsegs && deletable(log, k, hw); k++) {
@@ -232,10 +233,10 @@ static int reset_at(kfk__plog *log, int64_t offset, int64_t now_ms)
     char *final = log->dir ? kfk__seg_path(log->dir, offset, NULL) : NULL;
     int err = log->dir && !final ? KFK_ERR__NOMEM : 0;
     if (!err)
-        err = log->dir ? kfk__seg_create(log->dir, offset, ".cleaned",
-                                         (size_t)log->conf.segment_bytes,
-                                         now_ms, &s)
-                       : kfk__seg_new_mem(offset, now_ms, &s);
+        err = log->dir
+                  ? kfk__seg_create(log->dir, offset, ".cleaned",
+                                    (size_t)log->conf.segment_bytes, now_ms, &s)
+                  : kfk__seg_new_mem(offset, now_ms, &s);
     if (err) {
         kfk__free(final);
         return err;

@@ -207,8 +207,8 @@ int kfk__pidstate_check(kfk__pidstate *ps, int64_t pid, int16_t epoch,
         return KFK_ERR_INVALID_PRODUCER_EPOCH;
     if (epoch > e->epoch)
         return base_seq == 0 ? 0 : KFK_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
-    if (base_seq >= 0 && find_dup(e, base_seq, seq_add(base_seq, count - 1),
-                                  dup))
+    if (base_seq >= 0 &&
+        find_dup(e, base_seq, seq_add(base_seq, count - 1), dup))
         return 0;
     const pid_batch *last = newest(e);
     bool ok = last ? in_sequence(last->last_seq, base_seq) : base_seq == 0;
@@ -247,8 +247,8 @@ int kfk__pidstate_record(kfk__pidstate *ps, int64_t pid, int16_t epoch,
     return 0;
 }
 
-int kfk__pidstate_record_marker(kfk__pidstate *ps, int64_t pid,
-                                int16_t epoch, int64_t now_ms)
+int kfk__pidstate_record_marker(kfk__pidstate *ps, int64_t pid, int16_t epoch,
+                                int64_t now_ms)
 {
     if (pid < 0)
         return 0;
@@ -312,11 +312,10 @@ int kfk__pidstate_rebuild(kfk__pidstate *ps, const kfk__plog *log,
             err = kfk__pidstate_record_marker(ps, h->producer_id,
                                               h->producer_epoch, now_ms);
         else
-            err = kfk__pidstate_record(ps, h->producer_id, h->producer_epoch,
-                                       h->base_sequence,
-                                       h->last_offset_delta + 1,
-                                       h->base_offset, h->max_timestamp,
-                                       now_ms);
+            err =
+                kfk__pidstate_record(ps, h->producer_id, h->producer_epoch,
+                                     h->base_sequence, h->last_offset_delta + 1,
+                                     h->base_offset, h->max_timestamp, now_ms);
     }
     if (err)
         clear(ps);

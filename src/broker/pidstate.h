@@ -101,8 +101,8 @@ int kfk__pidstate_record(kfk__pidstate *ps, int64_t pid, int16_t epoch,
 /* Records a control batch (transaction marker) of pid: a newer epoch is
  * adopted (forgetting the window); sequences are unchanged.
  * Returns 0 or KFK_ERR__NOMEM. */
-int kfk__pidstate_record_marker(kfk__pidstate *ps, int64_t pid,
-                                int16_t epoch, int64_t now_ms);
+int kfk__pidstate_record_marker(kfk__pidstate *ps, int64_t pid, int16_t epoch,
+                                int64_t now_ms);
 
 /* Removes producers idle (no record) for at least expiration_ms before
  * now_ms (producer.id.expiration.ms). Returns how many. */

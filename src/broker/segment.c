@@ -316,13 +316,11 @@ static int reserve_mem(kfk__segment *s, size_t n, size_t hint)
     return 0;
 }
 
-int kfk__seg_reserve(kfk__segment *s, size_t n, size_t nbatches,
-                     size_t hint)
+int kfk__seg_reserve(kfk__segment *s, size_t n, size_t nbatches, size_t hint)
 {
     if (n > UINT32_MAX)
         return KFK_ERR__TOO_LARGE;
-    if (grow((void **)&s->idx, &s->capidx, s->nidx + nbatches,
-             sizeof(*s->idx)))
+    if (grow((void **)&s->idx, &s->capidx, s->nidx + nbatches, sizeof(*s->idx)))
         return KFK_ERR__NOMEM;
     return s->fd >= 0 ? reserve_file(s, n) : reserve_mem(s, n, hint);
 }
@@ -342,8 +340,7 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t at)
     return 0;
 }
 
-int kfk__seg_write(kfk__segment *s, const void *data, size_t n,
-                   uint8_t **where)
+int kfk__seg_write(kfk__segment *s, const void *data, size_t n, uint8_t **where)
 {
     kfk__seg_chunk *c = &s->chunks[s->nchunks - 1];
     if (s->fd < 0) {

@@ -51,9 +51,9 @@ typedef struct kfk__seg_idx {
 } kfk__seg_idx;
 
 typedef struct kfk__segment {
-    int64_t base;          /* the segment's name; <= its first batch's base */
-    int64_t next;          /* last offset of the last batch + 1; base if empty */
-    size_t bytes;          /* bytes of all batches */
+    int64_t base; /* the segment's name; <= its first batch's base */
+    int64_t next; /* last offset of the last batch + 1; base if empty */
+    size_t bytes; /* bytes of all batches */
     size_t nbatches;
     int64_t max_ts;        /* largest batch maxTimestamp; -1 if none */
     int64_t max_ts_offset; /* base offset of the first batch with max_ts */
@@ -103,8 +103,7 @@ void kfk__seg_delete(kfk__segment *s);
  * (sizes the next memory chunk). Returns 0, KFK_ERR__NOMEM,
  * KFK_ERR_KAFKA_STORAGE_ERROR (remapping failed) or KFK__SEG_FULL (file
  * segment whose mapping is too short: roll). */
-int kfk__seg_reserve(kfk__segment *s, size_t n, size_t nbatches,
-                     size_t hint);
+int kfk__seg_reserve(kfk__segment *s, size_t n, size_t nbatches, size_t hint);
 
 /* Stores n bytes (after kfk__seg_reserve for at least n) and sets *where
  * to them in the segment, where the caller may patch them. Does not index
