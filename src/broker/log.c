@@ -4,10 +4,11 @@
  *
  * Appends are all-or-nothing: every batch of a request is checked first,
  * then the target segment is rolled and reserved (the only steps that
- * allocate), and only then are bytes copied in, so a failed allocation or
- * write leaves the log as it was. Stored bytes are patched in place
- * (offsets, leader epoch, LogAppendTime) and never move afterwards, so a
- * read is a list of pointers into the segments. Directory recovery and
+ * allocate), and only then are bytes stored, so a failed allocation or
+ * write leaves the log as it was. Each batch is stored as a patched copy
+ * of its 61-byte header (offset, leader epoch, LogAppendTime) followed by
+ * the producer's bytes; stored bytes never move or change afterwards, so
+ * a read is a list of pointers into the segments. Directory recovery and
  * the checkpoint are in log_disk.c, retention and truncation in
  * log_retention.c, compaction in compact.c.
  */
@@ -17,6 +18,7 @@
 
 #include "broker/log_int.h"
 #include "common/alloc.h"
+#include "proto/crc32c.h"
 
 #define MAX_DECOMPRESSED ((size_t)1 << 30)
 
@@ -232,29 +234,86 @@ static int check_all(const kfk__plog *log, const uint8_t *p, size_t len,
     return 0;
 }
 
-/* Stamps the stored copies and indexes them. Cannot fail: the bytes were
- * checked before they were copied. */
-static void stamp_all(kfk__plog *log, uint8_t *p, size_t len,
-                      int32_t leader_epoch, int64_t now_ms,
+/* The batches as they will be stored: a patched copy of each header
+ * (offsets, leader epoch, LogAppendTime and CRC) and, next to it, the rest
+ * of the caller's batch, so the caller's bytes are never modified and a
+ * file log writes each append with one pwritev. */
+#define INLINE_BATCHES 8
+
+typedef struct staging {
+    uint8_t (*hdr)[KFK__BATCH_HEADER_SIZE];
+    kfk__seg_iov *iov;
+    uint8_t hdr_inl[INLINE_BATCHES][KFK__BATCH_HEADER_SIZE];
+    kfk__seg_iov iov_inl[2 * INLINE_BATCHES];
+    void *heap;
+} staging;
+
+static void stamp(uint8_t *h, const kfk__batch *b, int64_t base,
+                  int32_t leader_epoch, bool lat, int64_t now_ms)
+{
+    memcpy(h, b->data, KFK__BATCH_HEADER_SIZE);
+    kfk__store_be64(h + KFK__BATCH_BASE_OFFSET, (uint64_t)base);
+    kfk__store_be32(h + KFK__BATCH_LEADER_EPOCH, (uint32_t)leader_epoch);
+    if (!lat)
+        return; /* neither field is covered by the CRC */
+    uint16_t attr = kfk__load_be16(h + KFK__BATCH_ATTRIBUTES);
+    kfk__store_be16(h + KFK__BATCH_ATTRIBUTES,
+                    (uint16_t)(attr | KFK__ATTR_LOG_APPEND_TIME));
+    kfk__store_be64(h + KFK__BATCH_MAX_TIMESTAMP, (uint64_t)now_ms);
+    uint32_t crc = kfk__crc32c(0, h + KFK__BATCH_ATTRIBUTES,
+                               KFK__BATCH_HEADER_SIZE - KFK__BATCH_ATTRIBUTES);
+    crc = kfk__crc32c(crc, b->records, b->records_len);
+    kfk__store_be32(h + KFK__BATCH_CRC, crc);
+}
+
+static int stage(const kfk__plog *log, const uint8_t *p, size_t len,
+                 size_t nbatches, int32_t leader_epoch, int64_t now_ms,
+                 staging *st)
+{
+    st->heap = NULL;
+    st->hdr = st->hdr_inl;
+    st->iov = st->iov_inl;
+    if (nbatches > INLINE_BATCHES) {
+        size_t hs = nbatches * sizeof(*st->hdr);
+        if (!(st->heap = kfk__malloc(hs + 2 * nbatches * sizeof(*st->iov))))
+            return KFK_ERR__NOMEM;
+        st->hdr = st->heap;
+        st->iov = (kfk__seg_iov *)(void *)((uint8_t *)st->heap + hs);
+    }
+    int64_t off = log->end;
+    kfk__batch b;
+    for (size_t i = 0, pos = 0; i < nbatches; i++, pos += b.size) {
+        kfk__batch_parse(p + pos, len - pos, &b); /* checked before */
+        stamp(st->hdr[i], &b, off, leader_epoch, log->conf.log_append_time,
+              now_ms);
+        st->iov[2 * i] = (kfk__seg_iov){st->hdr[i], KFK__BATCH_HEADER_SIZE};
+        st->iov[2 * i + 1] = (kfk__seg_iov){b.records, b.records_len};
+        off += (int64_t)b.h.last_offset_delta + 1;
+    }
+    return 0;
+}
+
+/* Indexes the stored batches, reading the headers from the caller's
+ * bytes and the stamps (a file segment's mapping is not touched: its
+ * first touch costs a page fault). */
+static void index_all(kfk__plog *log, const uint8_t *in, size_t len,
+                      const uint8_t *stored, int64_t now_ms,
                       kfk__plog_append_info *info)
 {
     kfk__segment *s = active(log);
     int64_t off = log->end;
-    size_t pos = 0;
     kfk__batch b;
-    while (pos < len) {
-        uint8_t *q = p + pos;
-        size_t left = len - pos;
-        kfk__batch_set_base_offset(q, left, off);
-        kfk__batch_set_leader_epoch(q, left, leader_epoch);
+    info->max_timestamp = -1;
+    for (size_t pos = 0; pos < len; pos += b.size) {
+        kfk__batch_parse(in + pos, len - pos, &b);
+        b.data = stored + pos;
+        b.h.base_offset = off;
         if (log->conf.log_append_time)
-            kfk__batch_set_log_append_time(q, left, now_ms);
-        kfk__batch_parse(q, left, &b);
+            b.h.max_timestamp = now_ms;
         kfk__seg_add_batch(s, &b);
         if (b.h.max_timestamp > info->max_timestamp)
             info->max_timestamp = b.h.max_timestamp;
-        off = kfk__batch_last_offset(&b) + 1;
-        pos += b.size;
+        off += (int64_t)b.h.last_offset_delta + 1;
     }
 }
 
@@ -263,6 +322,7 @@ int kfk__plog_append(kfk__plog *log, const void *batches, size_t len,
                      int64_t now_ms, kfk__plog_append_info *info)
 {
     kfk__plog_append_info local;
+    staging st = {0};
     size_t nbatches;
     int64_t span;
     uint8_t *where;
@@ -274,15 +334,17 @@ int kfk__plog_append(kfk__plog *log, const void *batches, size_t len,
     if (!err && leader_epoch > kfk__plog_latest_epoch(log))
         err = kfk__plog_epochs_reserve(log, 1);
     if (!err)
+        err = stage(log, batches, len, nbatches, leader_epoch, now_ms, &st);
+    if (!err)
         err = prepare(log, len, nbatches, now_ms);
     if (!err)
-        err = kfk__seg_write(active(log), batches, len, &where);
+        err = kfk__seg_writev(active(log), st.iov, 2 * nbatches, &where);
+    kfk__free(st.heap);
     if (err)
         return err;
 
     info->base_offset = log->end;
-    info->max_timestamp = -1;
-    stamp_all(log, where, len, leader_epoch, now_ms, info);
+    index_all(log, batches, len, where, now_ms, info);
     if (leader_epoch > kfk__plog_latest_epoch(log))
         kfk__plog_epochs_push(log, leader_epoch, log->end);
     log->end += span;

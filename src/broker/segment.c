@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -94,7 +95,7 @@ int kfk__seg_new_mem(int64_t base, int64_t now_ms, kfk__segment **out)
 static int map_file(kfk__segment *s, size_t len, size_t used)
 {
     size_t cap = round_page(len);
-    void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+    void *m = mmap(NULL, cap, PROT_READ, MAP_SHARED, s->fd, 0);
     if (m == MAP_FAILED)
         return KFK_ERR_KAFKA_STORAGE_ERROR;
     s->chunks[0].data = m;
@@ -325,38 +326,65 @@ int kfk__seg_reserve(kfk__segment *s, size_t n, size_t nbatches, size_t hint)
     return s->fd >= 0 ? reserve_file(s, n) : reserve_mem(s, n, hint);
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t at)
+/* pwritev of all of v[0..n) at at, resuming after short writes. */
+static int pwritev_all(int fd, const kfk__seg_iov *v, size_t n, off_t at)
 {
+    struct iovec io[64];
+    size_t skip = 0; /* bytes of v[0] already written */
     while (n) {
-        ssize_t w = pwrite(fd, p, n, at);
+        size_t k = 0;
+        for (; k < n && k < 64; k++) {
+            size_t off = k ? 0 : skip;
+            io[k].iov_base = (void *)((uintptr_t)v[k].data + off);
+            io[k].iov_len = v[k].len - off;
+        }
+        ssize_t w = pwritev(fd, io, (int)k, at);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w < 0 || (w == 0 && k && io[0].iov_len))
             return -1;
-        p += w;
-        n -= (size_t)w;
         at += w;
+        size_t done = (size_t)w + skip;
+        while (n && done >= v->len) {
+            done -= v->len;
+            v++;
+            n--;
+        }
+        skip = done;
     }
     return 0;
 }
 
-int kfk__seg_write(kfk__segment *s, const void *data, size_t n, uint8_t **where)
+int kfk__seg_writev(kfk__segment *s, const kfk__seg_iov *v, size_t n,
+                    uint8_t **where)
 {
     kfk__seg_chunk *c = &s->chunks[s->nchunks - 1];
-    if (s->fd < 0) {
-        memcpy(c->data + c->len, data, n);
-    } else {
-        if (pwrite_all(s->fd, data, n, (off_t)c->len)) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += v[i].len;
+    if (s->fd >= 0) {
+        if (pwritev_all(s->fd, v, n, (off_t)c->len)) {
             if (ftruncate(s->fd, (off_t)c->len)) {
                 /* the next recovery cuts the file at the torn batch */
             }
             return KFK_ERR_KAFKA_STORAGE_ERROR;
         }
         s->dirty = true;
+    } else {
+        uint8_t *p = c->data + c->len;
+        for (size_t i = 0; i < n; p += v[i].len, i++)
+            if (v[i].len)
+                memcpy(p, v[i].data, v[i].len);
     }
     *where = c->data + c->len;
-    c->len += n;
+    c->len += total;
     return 0;
+}
+
+int kfk__seg_write(kfk__segment *s, const void *data, size_t n, uint8_t **where)
+{
+    kfk__seg_iov v = {data, n};
+    return kfk__seg_writev(s, &v, 1, where);
 }
 
 /* Adds b (stored at at) to offsets, size, timestamps and the index. The

@@ -8,9 +8,9 @@
  * stays valid across appends:
  *   - memory: malloc'd chunks that grow geometrically (64 KiB .. 8 MiB, or
  *     one chunk sized to a larger batch); a batch never straddles chunks;
- *   - file: exactly one chunk, a shared read-write mapping of the file that
- *     is at least as long as the file. Bytes go in with pwrite (which grows
- *     the file) and are read, and patched, through the mapping.
+ *   - file: exactly one chunk, a shared read-only mapping of the file that
+ *     is at least as long as the file. Bytes go in with pwritev (which
+ *     grows the file) and are read through the mapping.
  *
  * The sparse index has an entry for the first batch of every chunk and
  * then one per ~4 KiB of batches, so a lookup is a binary search plus a
@@ -105,11 +105,22 @@ void kfk__seg_delete(kfk__segment *s);
  * segment whose mapping is too short: roll). */
 int kfk__seg_reserve(kfk__segment *s, size_t n, size_t nbatches, size_t hint);
 
-/* Stores n bytes (after kfk__seg_reserve for at least n) and sets *where
- * to them in the segment, where the caller may patch them. Does not index
- * them: call kfk__seg_add_batch per batch afterwards. Returns 0, or
- * KFK_ERR_KAFKA_STORAGE_ERROR when the file write failed (the file is cut
- * back; nothing changed). */
+/* One piece of bytes to store. */
+typedef struct kfk__seg_iov {
+    const void *data;
+    size_t len;
+} kfk__seg_iov;
+
+/* Stores the n pieces back to back (after kfk__seg_reserve for their
+ * total) and sets *where to them in the segment. Does not index them.
+ * A file segment gets them with one pwritev: stored bytes are never
+ * written through the mapping (on some VMs that costs several times the
+ * copy). Returns 0, or KFK_ERR_KAFKA_STORAGE_ERROR when the file write
+ * failed (the file is cut back; nothing changed). */
+int kfk__seg_writev(kfk__segment *s, const kfk__seg_iov *v, size_t n,
+                    uint8_t **where);
+
+/* kfk__seg_writev of one piece. */
 int kfk__seg_write(kfk__segment *s, const void *data, size_t n,
                    uint8_t **where);
 

@@ -546,6 +546,42 @@ START_TEST(test_log_append_time)
     ck_assert_int_eq(kfk__plog_offset_for_timestamp(log, 43, -1, &off, &ts), 0);
     ck_assert_int_eq(off, 0);
     ck_assert_int_eq(ts, NOW);
+
+    /* many batches in one call (the staging spills to the heap); the
+     * caller's bytes stay as they were */
+    kfk__wbuf w, copy;
+    kfk__wbuf_init(&w, 0);
+    kfk__wbuf_init(&copy, 0);
+    for (int i = 0; i < 20; i++)
+        put(&w, &s);
+    kfk__wr_raw(&copy, w.data, w.len);
+    kfk__alloc_fail_after(0);
+    ck_assert_int_eq(
+        kfk__plog_append(log, w.data, w.len, 1, KFK__PLOG_CLIENT, NOW + 1, &ai),
+        KFK_ERR__NOMEM);
+    kfk__alloc_fail_after(-1);
+    ck_assert_int_eq(
+        kfk__plog_append(log, w.data, w.len, 1, KFK__PLOG_CLIENT, NOW + 1, &ai),
+        0);
+    ck_assert_int_eq(ai.nbatches, 20);
+    ck_assert_int_eq(ai.base_offset, 3);
+    ck_assert_mem_eq(w.data, copy.data, w.len);
+    kfk__plog_iter it;
+    kfk__plog_iter_init(&it, log, 3);
+    int64_t next = 3;
+    while (kfk__plog_iter_next(&it, &b)) {
+        ck_assert_int_eq(b.h.base_offset, next);
+        ck_assert_int_eq(b.h.leader_epoch, 1);
+        ck_assert_int_eq(b.h.max_timestamp, NOW + 1);
+        ck_assert_int_eq(kfk__batch_check_crc(&b), 0);
+        next += 3;
+    }
+    ck_assert_int_eq(next, 63);
+    rec all[64];
+    ck_assert_int_eq(collect(log, all, 64), 63);
+    ck_assert_int_eq(all[62].ts, NOW + 1);
+    kfk__wbuf_free(&w);
+    kfk__wbuf_free(&copy);
     kfk__plog_close(log);
 }
 END_TEST
