@@ -460,7 +460,7 @@ static int clean_group(cleaner *c, size_t first, size_t count)
         err = clean_segment(c, log->segs[k], out, room, &changed, &horizon);
     if (err || !changed) {
         kfk__seg_delete(out);
-        if (!err && log->segs[first]->horizon_ms < 0)
+        if (!err) /* kept as it is: only its tombstones' horizon changes */
             log->segs[first]->horizon_ms = horizon;
         return err;
     }

@@ -150,8 +150,8 @@ typedef struct kfk__plog_read_info {
  *
  * Lifetime: the slices point into the log's storage. Appending does not
  * move or change stored bytes, so they stay valid until the next
- * kfk__plog_delete_records, _truncate_to, _enforce_retention, _compact,
- * _set_conf or _close on this log.
+ * kfk__plog_delete_records, _truncate_to, _enforce_retention, _compact
+ * or _close on this log.
  *
  * Returns 0 (possibly with nothing, e.g. offset == log end), or
  * KFK_ERR_OFFSET_OUT_OF_RANGE when offset < log start or > log end. */
