@@ -179,10 +179,18 @@ void kfk__breq_respond(kfk__breq *r)
         int e = kfk__encode_response(&w, r->api_key, r->version, r->correlation_id,
                                      r->resp, &err);
         if (e) {
-            kfk__blog(r->c, 3, "broker %d: cannot encode %s v%d response: %s at %s",
-                      (int)r->b->id, kfk__api_get(r->api_key)->name, r->version,
-                      kfk_err_name(e), err.path);
+            /* Say so at once rather than leave the client waiting for its
+             * timeout: Kafka closes the connection too. */
+            kfk__blog(r->c, 3, "broker %d: cannot encode %s v%d response: %s at %s; "
+                      "closing the connection", (int)r->b->id,
+                      kfk__api_get(r->api_key)->name, r->version, kfk_err_name(e), err.path);
             kfk__wbuf_free(&w);
+            unlink_inflight(r);
+            if (was_parked)
+                bc->delayed--;
+            breq_free(r);
+            conn_close(bc);
+            return;
         } else {
             buf = kfk__wbuf_take(&w, &len);
         }
