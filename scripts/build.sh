@@ -86,9 +86,42 @@ if ((rc != 2)); then
     exit 1
 fi
 
-# TODO(broker, producer, consumer): when they land, the main job goes here:
-# start `kfk broker` on an ephemeral port, `kfk topics create` a topic,
-# `kfk produce` a few thousand records into it, `kfk consume` them back and
-# compare, then stop the broker.
+# The main job: start the reference broker, produce and consume through it.
+# Until kfk's own producer and consumer land (`kfk produce` / `kfk consume`),
+# kcat (librdkafka) is the client; the broker is ours.
+demo_dir=$(mktemp -d)
+"$kfk" broker --listen 127.0.0.1:0 --brokers 3 --partitions 3 \
+    --port-file "$demo_dir/bootstrap" --log-level 4 \
+    </dev/null >"$demo_dir/broker.out" 2>"$demo_dir/broker.err" &
+broker_pid=$!
+stop_broker() {
+    kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+    rm -rf "$demo_dir"
+}
+trap stop_broker EXIT
+for _ in $(seq 100); do
+    [[ -s $demo_dir/bootstrap ]] && break
+    sleep 0.1
+done
+bootstrap=$(cat "$demo_dir/bootstrap" 2>/dev/null || true)
+if [[ -z $bootstrap ]]; then
+    echo "build.sh: kfk broker did not start:" >&2
+    cat "$demo_dir/broker.err" >&2
+    exit 1
+fi
+echo "== kfk broker: 3 brokers at $bootstrap"
+seq 1 1000 | sed 's/^/key-/; s/$/:hello from kfk/' >"$demo_dir/in"
+kcat -b "$bootstrap" -P -t quickstart -K: -X enable.idempotence=true <"$demo_dir/in"
+kcat -b "$bootstrap" -C -t quickstart -o beginning -e -q -f '%k:%s\n' |
+    sort >"$demo_dir/out"
+sort "$demo_dir/in" | cmp -s - "$demo_dir/out" || {
+    echo "build.sh: consumed records differ from what was produced" >&2
+    exit 1
+}
+echo "== produced 1000 records to topic quickstart and consumed them back"
+kcat -b "$bootstrap" -C -t quickstart -o -1 -e -q -f '   partition %p offset %o: %k = %s\n' |
+    sort | head -3
+stop_broker
+trap - EXIT
 
 echo "== build.sh: ok (kfk $want built in ./build)"

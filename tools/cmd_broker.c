@@ -6,6 +6,7 @@
  * script or a person at the terminal can break things on purpose.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -100,18 +101,23 @@ static void control(kfk_cluster_t *c, char *line)
 }
 
 /* Runs until a signal, reading control lines from stdin until EOF. */
-static int serve(kfk_cluster_t *c, int sfd)
+static int serve(kfk_cluster_t *c, int sfd, bool stdin_open)
 {
     char line[512];
     size_t have = 0;
-    bool stdin_open = true;
     for (;;) {
         struct pollfd pf[2] = {{sfd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
         if (poll(pf, stdin_open ? 2 : 1, -1) < 0 && errno != EINTR)
             return 1;
         if (pf[0].revents & POLLIN)
             return 0;
-        if (!stdin_open || !(pf[1].revents & (POLLIN | POLLHUP)))
+        if (!stdin_open)
+            continue;
+        if (pf[1].revents & (POLLNVAL | POLLERR)) {
+            stdin_open = false;
+            continue;
+        }
+        if (!(pf[1].revents & (POLLIN | POLLHUP)))
             continue;
         ssize_t n = read(STDIN_FILENO, line + have, sizeof(line) - 1 - have);
         if (n <= 0) {
@@ -193,6 +199,9 @@ int kfk_cmd_broker(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the broker thread inherits it */
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    /* Control lines come from stdin only if it was open when we started
+     * (a closed fd 0 would soon be one of the broker's own sockets). */
+    bool stdin_open = fcntl(STDIN_FILENO, F_GETFD) != -1;
     char err[512];
     kfk_cluster_t *c = kfk_cluster_new(props, err, sizeof(err));
     if (!c) {
@@ -210,7 +219,7 @@ int kfk_cmd_broker(int argc, char **argv)
     }
     printf("%s\n", kfk_cluster_bootstrap(c));
     fflush(stdout);
-    int rc = serve(c, sfd);
+    int rc = serve(c, sfd, stdin_open);
     fprintf(stderr, "kfk broker: shutting down\n");
     kfk_cluster_destroy(c);
     close(sfd);
