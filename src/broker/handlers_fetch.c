@@ -493,14 +493,8 @@ static void list_offset(kfk__breq *r, kfk__btopic *t, const kfk__list_offsets_re
     o->offset = -1;
     o->timestamp = -1;
     o->leader_epoch = -1;
-    if (!t || in->partition_index < 0 || in->partition_index >= t->npart) {
-        o->error_code = KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-        return;
-    }
-    kfk__bpart *p = &t->parts[in->partition_index];
-    int e = kfk__fault_take(r->c, r->b->id, 2, t->name, (int32_t)strlen(t->name), p->id);
-    if (!e && p->leader != r->b->id)
-        e = KFK_ERR_NOT_LEADER_OR_FOLLOWER;
+    int e;
+    kfk__bpart *p = kfk__breq_leader_part(r, t, in->partition_index, &e);
     if (!e && r->version >= 4)
         e = check_epoch(in->current_leader_epoch, p->leader_epoch);
     o->error_code = (int16_t)e;
@@ -585,14 +579,8 @@ int kfk__h_offset_for_leader_epoch(kfk__breq *r)
             o->partition = in->partition;
             o->leader_epoch = -1;
             o->end_offset = -1;
-            if (!t || in->partition < 0 || in->partition >= t->npart) {
-                o->error_code = KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            kfk__bpart *p = &t->parts[in->partition];
-            int e = kfk__fault_take(r->c, r->b->id, 23, t->name, (int32_t)strlen(t->name), p->id);
-            if (!e && p->leader != r->b->id)
-                e = KFK_ERR_NOT_LEADER_OR_FOLLOWER;
+            int e;
+            kfk__bpart *p = kfk__breq_leader_part(r, t, in->partition, &e);
             if (!e)
                 e = check_epoch(in->current_leader_epoch, p->leader_epoch);
             o->error_code = (int16_t)e;
@@ -627,14 +615,8 @@ int kfk__h_delete_records(kfk__breq *r)
             kfk__delete_records_response_partition_result *o = &to->partitions.v[k];
             o->partition_index = in->partition_index;
             o->low_watermark = -1;
-            if (!t || in->partition_index < 0 || in->partition_index >= t->npart) {
-                o->error_code = KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            kfk__bpart *p = &t->parts[in->partition_index];
-            int e = kfk__fault_take(r->c, r->b->id, 21, t->name, (int32_t)strlen(t->name), p->id);
-            if (!e && p->leader != r->b->id)
-                e = KFK_ERR_NOT_LEADER_OR_FOLLOWER;
+            int e;
+            kfk__bpart *p = kfk__breq_leader_part(r, t, in->partition_index, &e);
             if (!e)
                 e = kfk__partition_delete_records(p, in->offset, &o->low_watermark);
             o->error_code = (int16_t)e;

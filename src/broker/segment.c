@@ -25,6 +25,7 @@
 
 #define CHUNK_MIN ((size_t)64 << 10)
 #define CHUNK_MAX ((size_t)8 << 20)
+#define INDEX_INTERVAL 4096 /* bytes of batches between index entries */
 
 /* A big chunk is filled once and read many times: transparent huge pages
  * cut the page faults of filling it by 512 (measured: produce throughput
@@ -42,7 +43,6 @@ static void advise_huge(void *p, size_t n)
     (void)n;
 #endif
 }
-#define INDEX_INTERVAL 4096 /* bytes of batches between index entries */
 
 /* ---- helpers ---------------------------------------------------------- */
 

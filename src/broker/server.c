@@ -84,6 +84,20 @@ char *kfk__breq_strdup(kfk__breq *r, kfk__str s)
     return d;
 }
 
+kfk__bpart *kfk__breq_leader_part(kfk__breq *r, kfk__btopic *t, int32_t partition, int *err)
+{
+    if (!t || partition < 0 || partition >= t->npart) {
+        *err = KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return NULL;
+    }
+    kfk__bpart *p = &t->parts[partition];
+    *err = kfk__fault_take(r->c, r->b->id, r->api_key, t->name, (int32_t)strlen(t->name),
+                           partition);
+    if (!*err && p->leader != r->b->id)
+        *err = KFK_ERR_NOT_LEADER_OR_FOLLOWER;
+    return *err ? NULL : p;
+}
+
 int kfk__breq_i32s(kfk__breq *r, void *arr, const int32_t *vals, int32_t n)
 {
     kfk__array a = {NULL, n};

@@ -54,6 +54,13 @@ char *kfk__breq_strdup(kfk__breq *r, kfk__str s);
     ((arr).n = (count),                                                        \
      (arr).v = (T *)kfk__struct_array_new(&(r)->arena, &T##_desc, (count)))
 
+/* The partition a leader-only request names, after the checks they all
+ * make: it exists (else UNKNOWN_TOPIC_OR_PARTITION), no fault is injected
+ * for it (else that error), and this broker leads it (else
+ * NOT_LEADER_OR_FOLLOWER). NULL with *err set when a check fails. */
+kfk__bpart *kfk__breq_leader_part(kfk__breq *r, kfk__btopic *t, int32_t partition,
+                                  int *err);
+
 /* Sets an int32 array field from n values. */
 int kfk__breq_i32s(kfk__breq *r, void *arr, const int32_t *vals, int32_t n);
 
