@@ -274,7 +274,9 @@ static int stage(const kfk__plog *log, const uint8_t *p, size_t len,
     st->hdr = st->hdr_inl;
     st->iov = st->iov_inl;
     if (nbatches > INLINE_BATCHES) {
-        size_t hs = nbatches * sizeof(*st->hdr);
+        /* Headers are 61 bytes each: round up so the iovs after them are
+         * aligned. */
+        size_t hs = (nbatches * sizeof(*st->hdr) + 15) & ~(size_t)15;
         if (!(st->heap = kfk__malloc(hs + 2 * nbatches * sizeof(*st->iov))))
             return KFK_ERR__NOMEM;
         st->hdr = st->heap;
