@@ -146,7 +146,7 @@ int kfk_cmd_broker(int argc, char **argv)
     const char *port_file = NULL;
     bool listen_set = false;
     int log_level = 5;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char *key = NULL;
@@ -184,7 +184,6 @@ int kfk_cmd_broker(int argc, char **argv)
             snprintf(owned[np], sizeof(owned[np]), "%s", v);
         if (key)
             props[np] = owned[np], np++;
-        i++;
     }
     if (!listen_set)
         props[np++] = "listen=127.0.0.1:9092";
