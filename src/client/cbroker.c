@@ -105,8 +105,10 @@ static void set_state(kfk__cbroker *b, kfk__cbroker_state st, int err, const cha
 }
 
 /* Drops the connection: in-flight requests fail (the first with err, as
- * it is the one that timed out or broke), queued ones wait for the next
- * connection, which comes after the backoff. */
+ * it is the one that timed out or broke), and so do queued ones, with
+ * TRANSPORT: like Kafka's clients, a request goes only to a ready node, and
+ * its owner retries elsewhere or later. The next connection comes after
+ * the backoff. */
 static void disconnect(kfk__cbroker *b, int err, const char *why)
 {
     kfk__conn_free(b->conn);
@@ -125,6 +127,7 @@ static void disconnect(kfk__cbroker *b, int err, const char *why)
     if (first)
         complete(b, first, err, NULL);
     fail_list(b, &b->inflight, KFK_ERR__TRANSPORT);
+    fail_list(b, &b->queue, KFK_ERR__TRANSPORT);
     set_state(b, KFK__CB_DOWN, err, why);
 }
 

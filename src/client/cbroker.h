@@ -68,7 +68,8 @@ kfk__cbroker *kfk__cbroker_new(kfk__loop *loop, int32_t node_id,
  * frees the broker. NULL is fine. */
 void kfk__cbroker_free(kfk__cbroker *b);
 
-/* Queues a request for api_key; it is sent once the connection is up,
+/* Queues a request for api_key; it is sent once the connection is up
+ * (if connecting fails first, it fails with KFK_ERR__TRANSPORT),
  * built for the highest version both sides know that lies in
  * [min_ver, max_ver]. The callback runs exactly once, from the loop, never
  * inside this call. Returns 0 or KFK_ERR__NOMEM. */
