@@ -25,6 +25,7 @@ struct kfk__creq {
     kfk__creq *next;
     int16_t api_key, min_ver, max_ver, version;
     int32_t corr;
+    bool oneway; /* no response comes (Produce with acks=0) */
     int64_t deadline_us;
     kfk__creq_build *build;
     kfk__creq_cb *cb;
@@ -192,6 +193,10 @@ static void send_one(kfk__cbroker *b, kfk__creq *r)
     kfk__wbuf_free(&w);
     if (e) {
         complete(b, r, e, NULL);
+        return;
+    }
+    if (r->oneway) {
+        complete(b, r, 0, NULL); /* written to the socket: that is all */
         return;
     }
     r->deadline_us = kfk__now_us() + b->conf.request_timeout_ms * 1000;
@@ -412,8 +417,8 @@ static void on_kick(kfk__timer *t, void *arg)
         try_connect(b, kfk__now_us());
 }
 
-int kfk__cbroker_request(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int16_t max_ver,
-                         kfk__creq_build *build, kfk__creq_cb *cb, void *opaque)
+static int enqueue(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int16_t max_ver,
+                   kfk__creq_build *build, kfk__creq_cb *cb, void *opaque, bool oneway)
 {
     kfk__creq *r = kfk__calloc(1, sizeof(*r));
     if (!r)
@@ -424,11 +429,25 @@ int kfk__cbroker_request(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int1
     r->build = build;
     r->cb = cb;
     r->opaque = opaque;
+    r->oneway = oneway;
     r->deadline_us = kfk__now_us() + b->conf.request_timeout_ms * 1000;
     push(&b->queue, r);
     if (!b->kick) /* on failure the next tick picks it up */
         b->kick = kfk__timer_add(b->loop, 0, on_kick, b);
     return 0;
+}
+
+int kfk__cbroker_request(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int16_t max_ver,
+                         kfk__creq_build *build, kfk__creq_cb *cb, void *opaque)
+{
+    return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, false);
+}
+
+int kfk__cbroker_request_oneway(kfk__cbroker *b, int16_t api_key, int16_t min_ver,
+                                int16_t max_ver, kfk__creq_build *build, kfk__creq_cb *cb,
+                                void *opaque)
+{
+    return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, true);
 }
 
 int32_t kfk__cbroker_id(const kfk__cbroker *b)

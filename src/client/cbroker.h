@@ -77,6 +77,14 @@ int kfk__cbroker_request(kfk__cbroker *b, int16_t api_key, int16_t min_ver,
                          int16_t max_ver, kfk__creq_build *build,
                          kfk__creq_cb *cb, void *opaque);
 
+/* The same for a request the broker does not answer (Produce with
+ * acks=0): the callback runs with err 0 and resp NULL once the request was
+ * handed to the socket. */
+int kfk__cbroker_request_oneway(kfk__cbroker *b, int16_t api_key,
+                                int16_t min_ver, int16_t max_ver,
+                                kfk__creq_build *build, kfk__creq_cb *cb,
+                                void *opaque);
+
 int32_t kfk__cbroker_id(const kfk__cbroker *b);
 const char *kfk__cbroker_name(const kfk__cbroker *b); /* "host:port/id" */
 kfk__cbroker_state kfk__cbroker_state_get(const kfk__cbroker *b);
