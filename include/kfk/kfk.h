@@ -6,5 +6,6 @@
 
 #include <kfk/common.h>
 #include <kfk/error.h>
+#include <kfk/conf.h>
 
 #endif
