@@ -260,6 +260,9 @@ struct kfk__conf_val {
  * as it is: neither the functions nor the opaque pointers are owned. */
 typedef struct kfk__conf_cbs {
     void *opaque;
+    /* kfk_delivery_cb (kfk/producer.h), stored untyped so this header
+     * needs no producer types; set by kfk_conf_set_delivery_cb. */
+    void (*delivery)(void);
 } kfk__conf_cbs;
 
 struct kfk_conf {
