@@ -86,9 +86,9 @@ if ((rc != 2)); then
     exit 1
 fi
 
-# The main job: start the reference broker, produce and consume through it.
-# Until kfk's own producer and consumer land (`kfk produce` / `kfk consume`),
-# kcat (librdkafka) is the client; the broker is ours.
+# The main job: start the reference broker, produce with `kfk produce` and
+# consume back. Until kfk's own consumer lands (`kfk consume`), kcat
+# (librdkafka) reads the records back.
 demo_dir=$(mktemp -d)
 "$kfk" broker --listen 127.0.0.1:0 --brokers 3 --partitions 3 \
     --port-file "$demo_dir/bootstrap" --log-level 4 \
@@ -111,14 +111,14 @@ if [[ -z $bootstrap ]]; then
 fi
 echo "== kfk broker: 3 brokers at $bootstrap"
 seq 1 1000 | sed 's/^/key-/; s/$/:hello from kfk/' >"$demo_dir/in"
-kcat -b "$bootstrap" -P -t quickstart -K: -X enable.idempotence=true <"$demo_dir/in"
+"$kfk" produce -b "$bootstrap" -t quickstart -K: -z lz4 <"$demo_dir/in"
 kcat -b "$bootstrap" -C -t quickstart -o beginning -e -q -f '%k:%s\n' |
     sort >"$demo_dir/out"
 sort "$demo_dir/in" | cmp -s - "$demo_dir/out" || {
     echo "build.sh: consumed records differ from what was produced" >&2
     exit 1
 }
-echo "== produced 1000 records to topic quickstart and consumed them back"
+echo "== kfk produce wrote 1000 records to topic quickstart; consumed back (kcat)"
 kcat -b "$bootstrap" -C -t quickstart -o -1 -e -q -f '   partition %p offset %o: %k = %s\n' |
     sort | head -3
 stop_broker

@@ -7,5 +7,6 @@
 #define KFK_TOOLS_CMDS_H
 
 int kfk_cmd_broker(int argc, char **argv);
+int kfk_cmd_produce(int argc, char **argv);
 
 #endif

@@ -27,7 +27,7 @@ static const struct cmd {
     cmd_fn run; /* NULL: planned, not written yet */
     const char *summary;
 } cmds[] = {
-    {"produce", NULL, "write records to a topic"},
+    {"produce", kfk_cmd_produce, "write records to a topic"},
     {"consume", NULL, "read records from topics, alone or in a group"},
     {"topics", NULL, "list, describe, create and delete topics"},
     {"groups", NULL, "list, describe and reset consumer groups"},
