@@ -30,6 +30,7 @@ struct kfk__sender {
     int16_t epoch;
     bool pid_inflight;
     int pid_failures;
+    bool bump_pending; /* an epoch bump is due once nothing is in flight */
     /* Produce requests in flight, per node id (index by id % MAX_NODES;
      * broker ids of a cluster are small) */
     int inflight[MAX_NODES];
@@ -112,14 +113,17 @@ static void complete_batch(kfk__sender *s, kfk__pbatch *b, int err,
         kfk__client_metadata_refresh(s->c);
         break;
     case KFK_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+        /* Usually an earlier batch of the partition was lost with a
+         * connection and is being resent: retry in order behind it. A
+         * batch that keeps getting it means the broker lost our state:
+         * bump the epoch (KIP-360) and resend from sequence 0. */
+        if (s->conf.idempotence && b->attempts >= 5)
+            s->bump_pending = true;
+        break;
     case KFK_ERR_UNKNOWN_PRODUCER_ID:
-        if (!s->conf.idempotence)
-            break;
-        /* The broker lost our sequence state (or we have a gap): KIP-360
-         * says bump the epoch and resend from sequence 0, which the
-         * accumulator does once it sees the failure. */
-        kfk__accum_complete_fail(s->acc, b, err);
-        return;
+        if (s->conf.idempotence)
+            s->bump_pending = true; /* KIP-360: bump, then resend */
+        break;
     default:
         if (err < 0 || !kfk_err_is_retriable((kfk_err_t)err)) {
             kfk__accum_complete_fail(s->acc, b, err);
@@ -248,10 +252,13 @@ static bool ensure_pid(kfk__sender *s)
 {
     if (!s->conf.idempotence)
         return true;
-    if (s->pid >= 0 && kfk__accum_need_epoch_bump(s->acc) &&
-        s->total_inflight == 0) {
+    bool bump = s->bump_pending || kfk__accum_need_epoch_bump(s->acc);
+    if (s->pid >= 0 && bump) {
+        if (s->total_inflight > 0)
+            return false; /* drain nothing until the bump */
         /* KIP-360 for an idempotent (non-transactional) producer: bump the
          * epoch locally; on overflow get a new id. */
+        s->bump_pending = false;
         if (s->epoch < INT16_MAX) {
             s->epoch++;
             kfk__accum_set_producer(s->acc, s->pid, s->epoch);

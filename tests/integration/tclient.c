@@ -142,3 +142,55 @@ bool tclient_closed(tclient *t, int ms)
     char b;
     return read(t->fd, &b, 1) == 0;
 }
+
+kfk__fetch_response *tclient_fetch(tclient *t, const char *topic, int32_t partition,
+                                   int64_t offset, int32_t max_bytes)
+{
+    kfk__fetch_request rq;
+    kfk__fetch_request_topic ft;
+    kfk__fetch_request_partition fp;
+    kfk__msg_init(&kfk__desc_fetch_request, &rq);
+    kfk__struct_init(&kfk__fetch_request_topic_desc, &ft);
+    kfk__struct_init(&kfk__fetch_request_partition_desc, &fp);
+    fp.partition = partition;
+    fp.fetch_offset = offset;
+    fp.partition_max_bytes = max_bytes;
+    ft.topic = kfk__str_c(topic);
+    ft.partitions.v = &fp;
+    ft.partitions.n = 1;
+    rq.topics.v = &ft;
+    rq.topics.n = 1;
+    rq.replica_id = -1;
+    rq.max_bytes = max_bytes;
+    rq.session_epoch = -1;
+    void *resp;
+    return tclient_call(t, 1, 12, &rq, &resp) ? NULL : resp;
+}
+
+int tclient_each_record(kfk__bytes records, void (*fn)(const kfk__record *rec, void *arg),
+                        void *arg)
+{
+    kfk__records_iter it;
+    kfk__records_entry e;
+    kfk__wbuf buf;
+    int n = 0;
+    kfk__wbuf_init(&buf, 0);
+    kfk__records_iter_init(&it, records.ptr, records.len > 0 ? (size_t)records.len : 0);
+    while (kfk__records_next(&it, &e) == 1) {
+        kfk__batch b;
+        kfk__rec_iter ri;
+        kfk__record rec;
+        if (kfk__batch_parse(e.data, e.size, &b) || kfk__batch_check_crc(&b) ||
+            kfk__rec_iter_init(&ri, &b, NULL, &buf, 1 << 26)) {
+            fprintf(stderr, "tclient: bad batch at offset %lld\n", (long long)e.offset);
+            n = -1;
+            break;
+        }
+        while (kfk__rec_iter_next(&ri, &rec) == 1) {
+            fn(&rec, arg);
+            n++;
+        }
+    }
+    kfk__wbuf_free(&buf);
+    return n;
+}

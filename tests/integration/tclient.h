@@ -13,6 +13,7 @@
 
 #include "proto/codec.h"
 #include "proto/gen/all.h"
+#include "proto/record.h"
 
 typedef struct tclient {
     int fd;
@@ -40,6 +41,20 @@ int tclient_call(tclient *t, int16_t api_key, int16_t version, const void *body,
  * frame; returns its length, 0 when the broker closed the connection, -1
  * on timeout. */
 long tclient_raw(tclient *t, const void *frame, size_t len, uint8_t **out);
+
+/* A plain, sessionless Fetch v12 of one partition from offset (no
+ * waiting). NULL if the call failed; the response lives until the next
+ * call. */
+kfk__fetch_response *tclient_fetch(tclient *t, const char *topic,
+                                   int32_t partition, int64_t offset,
+                                   int32_t max_bytes);
+
+/* Calls fn for every record of a records blob (any codec), checking each
+ * batch's shape and CRC. Returns the number of records, or -1 at a bad
+ * batch. */
+int tclient_each_record(kfk__bytes records,
+                        void (*fn)(const kfk__record *rec, void *arg),
+                        void *arg);
 
 /* Waits up to ms for the broker to close the connection; true if it did. */
 bool tclient_closed(tclient *t, int ms);

@@ -133,34 +133,29 @@ static kfk__fetch_response *fetch(tclient *t, const char *topic, const kfk__uuid
     return r;
 }
 
+typedef struct counting {
+    int first, n;
+    int64_t *next;
+} counting;
+
+static void count_one(const kfk__record *rec, void *arg)
+{
+    counting *c = arg;
+    char want[32];
+    snprintf(want, sizeof(want), "v%d", c->first + c->n);
+    ck_assert_int_eq(rec->value_len, (int)strlen(want));
+    ck_assert(!memcmp(rec->value, want, strlen(want)));
+    if (c->next)
+        *c->next = rec->offset + 1;
+    c->n++;
+}
+
 /* Counts records and checks values are v<first>.. in order. */
 static int count_records(kfk__bytes recs, int first, int64_t *next)
 {
-    kfk__records_iter it;
-    kfk__records_entry e;
-    kfk__wbuf buf;
-    int n = 0;
-    kfk__wbuf_init(&buf, 0);
-    kfk__records_iter_init(&it, recs.ptr, recs.len > 0 ? (size_t)recs.len : 0);
-    while (kfk__records_next(&it, &e) == 1) {
-        kfk__batch b;
-        kfk__rec_iter ri;
-        kfk__record rec;
-        ck_assert_int_eq(kfk__batch_parse(e.data, e.size, &b), 0);
-        ck_assert_int_eq(kfk__batch_check_crc(&b), 0);
-        ck_assert_int_eq(kfk__rec_iter_init(&ri, &b, NULL, &buf, 1 << 26), 0);
-        while (kfk__rec_iter_next(&ri, &rec) == 1) {
-            char want[32];
-            snprintf(want, sizeof(want), "v%d", first + n);
-            ck_assert_int_eq(rec.value_len, (int)strlen(want));
-            ck_assert(!memcmp(rec.value, want, strlen(want)));
-            if (next)
-                *next = rec.offset + 1;
-            n++;
-        }
-    }
-    kfk__wbuf_free(&buf);
-    return n;
+    counting c = {first, 0, next};
+    ck_assert_int_ge(tclient_each_record(recs, count_one, &c), 0);
+    return c.n;
 }
 
 START_TEST(produce_fetch_roundtrip)
