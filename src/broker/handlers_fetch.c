@@ -30,7 +30,6 @@ typedef struct fpart {
     int32_t leader_epoch;
     /* what the client was last told (incremental fetches resend changes) */
     int64_t sent_hw, sent_lso, sent_start;
-    int16_t sent_err;
 } fpart;
 
 typedef struct kfk__fsession {
@@ -128,7 +127,6 @@ static fpart *session_part(kfk__fsession *s, const char *topic, const kfk__uuid 
     p->topic_id = *id;
     p->partition = partition;
     p->sent_hw = p->sent_lso = p->sent_start = -2;
-    p->sent_err = -2;
     return p;
 }
 
@@ -244,7 +242,6 @@ static size_t fill(kfk__breq *r, fetch_state *fs, bool final)
             fp->sent_hw = o->high_watermark;
             fp->sent_lso = o->last_stable_offset;
             fp->sent_start = o->log_start_offset;
-            fp->sent_err = o->error_code;
         }
         bool same = cur && (r->version >= 13 ? !memcmp(&cur->topic_id, &fp->topic_id, 16)
                                              : kfk__str_eq(cur->topic, fp->topic));

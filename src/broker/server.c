@@ -147,11 +147,11 @@ static void conn_close(kfk__bconn *bc)
     kfk__free(bc);
 }
 
+/* A response held back by injected latency; its connection is the
+ * request's (r->bc, NULL once closed). */
 typedef struct delayed_send {
-    kfk__bconn *bc;
     uint8_t *buf;
     size_t len;
-    kfk__breq *owner; /* to find the conn even after a close */
 } delayed_send;
 
 static void send_now(kfk__bconn *bc, uint8_t *buf, size_t len)
@@ -213,7 +213,6 @@ void kfk__breq_respond(kfk__breq *r)
     if (buf && latency > 0) {
         delayed_send *d = kfk__arena_alloc(&r->arena, sizeof(*d));
         if (d) {
-            d->bc = bc;
             d->buf = buf;
             d->len = len;
             r->park = d;

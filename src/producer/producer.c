@@ -88,11 +88,6 @@ static void fill_client_conf(const kfk_t *k, kfk__client_conf *cc)
     cc->retry_backoff_max_ms = kfk__conf_int(c, KFK__CONF_RETRY_BACKOFF_MAX_MS);
 }
 
-static void wake_sender(void *arg)
-{
-    (void)arg; /* reports are served by kfk_poll's own wait */
-}
-
 static int make_accum(kfk_t *k)
 {
     const kfk_conf_t *c = k->conf;
@@ -111,7 +106,7 @@ static int make_accum(kfk_t *k)
     p.partitioner.ignore_keys = kfk__conf_int(c, KFK__CONF_PARTITIONER_IGNORE_KEYS) != 0;
     p.partitioner.adaptive =
         kfk__conf_int(c, KFK__CONF_PARTITIONER_ADAPTIVE_PARTITIONING_ENABLE) != 0;
-    p.on_report = wake_sender;
+    /* on_report stays NULL: kfk_poll waits with kfk__accum_wait_reports. */
     return kfk__accum_new(&k->acc, &p);
 }
 
