@@ -33,7 +33,7 @@ static const struct cmd {
     {"groups", NULL, "list, describe and reset consumer groups"},
     {"configs", NULL, "describe and alter broker and topic configs"},
     {"acls", NULL, "list, create and delete ACLs"},
-    {"perf", NULL, "measure produce and consume throughput"},
+    {"perf", kfk_cmd_perf, "measure produce (and later consume) throughput and latency"},
     {"broker", kfk_cmd_broker, "run the reference broker: a local Kafka cluster"},
     {"version", cmd_version, "print the kfk version"},
     {"help", cmd_help, "show this help, or help on one command"},
