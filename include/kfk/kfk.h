@@ -7,5 +7,7 @@
 #include <kfk/common.h>
 #include <kfk/error.h>
 #include <kfk/conf.h>
+#include <kfk/client.h>
+#include <kfk/producer.h>
 
 #endif

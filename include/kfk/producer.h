@@ -6,6 +6,8 @@
  * out when full, after linger.ms, or on kfk_flush(). Every record produced
  * successfully gets exactly one delivery report, served by kfk_poll() (or
  * kfk_flush()/kfk_close()) on the calling thread, never on the I/O thread.
+ * kfk_poll and kfk_destroy are in kfk/client.h, with the log, statistics
+ * and error callbacks every handle has.
  *
  * Thread safety: every function may be called from any thread, except
  * kfk_destroy, which must be the last call.
@@ -13,11 +15,10 @@
 #ifndef KFK_PRODUCER_H
 #define KFK_PRODUCER_H
 
+#include <kfk/client.h>
 #include <kfk/common.h>
 #include <kfk/conf.h>
 #include <kfk/error.h>
-
-typedef struct kfk kfk_t;
 
 /* Any partition: let the partitioner choose. */
 #define KFK_PARTITION_ANY (-1)
@@ -70,6 +71,23 @@ KFK_API kfk_err_t kfk_conf_set_delivery_cb(kfk_conf_t *conf,
                                            kfk_delivery_cb *cb,
                                            void *app_opaque);
 
+/* A user partitioner: returns the partition (0 .. partition_cnt-1) for a
+ * record without an explicit partition, or -1 to let kfk decide (murmur2
+ * of the key, or the sticky partition for a null key). key is NULL
+ * (key_len 0) for a null key. Runs inside kfk_produce on the producing
+ * thread with no kfk lock held; it must be thread-safe if several threads
+ * produce. A result outside -1 .. partition_cnt-1 makes kfk_produce fail
+ * with KFK_ERR__INVALID_ARG. */
+typedef int32_t(kfk_partitioner_cb)(const char *topic, const void *key,
+                                    size_t key_len, int32_t partition_cnt,
+                                    void *opaque);
+
+/* Sets the user partitioner (NULL: none). Returns KFK_ERR_NONE or
+ * KFK_ERR__INVALID_ARG (conf NULL). */
+KFK_API kfk_err_t kfk_conf_set_partitioner_cb(kfk_conf_t *conf,
+                                              kfk_partitioner_cb *cb,
+                                              void *opaque);
+
 /* Creates a producer from conf (copied: the caller keeps and frees conf).
  * Checks the configuration for a producer (bootstrap.servers required;
  * conflicting idempotence settings are an error naming the properties).
@@ -87,19 +105,27 @@ KFK_API kfk_t *kfk_producer_new(const kfk_conf_t *conf, char *errstr,
  * within max.block.ms), KFK_ERR_MESSAGE_TOO_LARGE,
  * KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION (or another error the cluster reports
  * for the topic), KFK_ERR__INVALID_ARG, KFK_ERR__STATE (after kfk_close),
- * KFK_ERR__NOMEM. */
+ * KFK_ERR__FATAL (see kfk_fatal_error), KFK_ERR__NOMEM. */
 KFK_API kfk_err_t kfk_produce(kfk_t *k, const kfk_record_t *rec, int flags);
-
-/* Serves delivery reports: waits up to timeout_ms (0 = don't wait, -1 =
- * forever) for the first, then serves what is there. Returns the number
- * of reports served. */
-KFK_API int kfk_poll(kfk_t *k, int timeout_ms);
 
 /* Sends everything queued now (ignoring linger.ms) and serves reports
  * until every record produced before the call has been reported, or
  * timeout_ms (-1 = forever) passes. Returns KFK_ERR_NONE or
  * KFK_ERR__TIMED_OUT. */
 KFK_API kfk_err_t kfk_flush(kfk_t *k, int timeout_ms);
+
+/* kfk_purge flags. */
+#define KFK_PURGE_QUEUED 0x1   /* records not yet sent */
+#define KFK_PURGE_INFLIGHT 0x2 /* records sent, not yet answered */
+
+/* Fails the records flags name with KFK_ERR__PURGED; their reports are
+ * served by the next kfk_poll. A purged in-flight record may still have
+ * been written by the broker (its report says PURGED either way); an
+ * idempotent producer then bumps its epoch before sending more. Records
+ * produced while purge runs may survive it. Does not block. Returns
+ * KFK_ERR_NONE, or KFK_ERR__INVALID_ARG (not a producer, unknown flag).
+ * Any thread. */
+KFK_API kfk_err_t kfk_purge(kfk_t *k, int flags);
 
 /* Records produced but not yet reported. */
 KFK_API int64_t kfk_outstanding(kfk_t *k);
@@ -110,8 +136,5 @@ KFK_API int64_t kfk_outstanding(kfk_t *k);
  * was delivered in time, else KFK_ERR__TIMED_OUT. */
 KFK_API kfk_err_t kfk_close(kfk_t *k, int timeout_ms);
 
-/* Closes with a 30 s timeout if kfk_close was not called, stops the I/O
- * thread and frees everything. NULL is fine. */
-KFK_API void kfk_destroy(kfk_t *k);
 
 #endif

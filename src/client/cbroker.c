@@ -13,6 +13,7 @@
 #include "client/cbroker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -20,6 +21,7 @@
 
 #define MAX_API 128
 #define TICK_MS 100
+#define RTT_WINDOW 512
 
 struct kfk__creq {
     kfk__creq *next;
@@ -27,6 +29,7 @@ struct kfk__creq {
     int32_t corr;
     bool oneway; /* no response comes (Produce with acks=0) */
     int64_t deadline_us;
+    int64_t sent_us;
     kfk__creq_build *build;
     kfk__creq_cb *cb;
     void *opaque;
@@ -60,7 +63,19 @@ struct kfk__cbroker {
     uint64_t rng;
     kfk__cbroker_state_cb *state_cb;
     void *opaque;
+    kfk__cbroker_stats st_tot; /* rtt fields unused: see rtt[] */
+    int64_t rtt[RTT_WINDOW];
+    uint64_t nrtt; /* samples since the window's reset */
+    int64_t rtt_min, rtt_max, rtt_sum;
 };
+
+#define LG(b) ((b)->conf.log)
+
+static const char *api_name(int16_t key)
+{
+    const kfk__api_desc *d = kfk__api_get(key);
+    return d ? d->name : "?";
+}
 
 static void push(creq_list *l, kfk__creq *r)
 {
@@ -98,8 +113,13 @@ static void fail_list(kfk__cbroker *b, creq_list *l, int err)
         complete(b, r, err, NULL);
 }
 
+static const char *const state_names[] = {"DOWN", "CONNECTING", "VERSIONS", "UP"};
+
 static void set_state(kfk__cbroker *b, kfk__cbroker_state st, int err, const char *why)
 {
+    KFK__DBG(LG(b), KFK__DEBUG_BROKER, "%s: %s -> %s: %s%s%s", b->name,
+             state_names[b->st], state_names[st], why, err ? ": " : "",
+             err ? kfk_err_str((kfk_err_t)err) : "");
     b->st = st;
     if (b->state_cb)
         b->state_cb(b, st, err, why, b->opaque);
@@ -112,6 +132,17 @@ static void set_state(kfk__cbroker *b, kfk__cbroker_state st, int err, const cha
  * the backoff. */
 static void disconnect(kfk__cbroker *b, int err, const char *why)
 {
+    if (b->st == KFK__CB_UP)
+        KFK__LOG(LG(b), KFK__LOG_INFO, KFK__DEBUG_BROKER, "%s: disconnected: %s (%s)",
+                 b->name, why, kfk_err_str((kfk_err_t)err));
+    else if (b->failures == 0) /* the first failure in a row; then debug */
+        KFK__LOG(LG(b), KFK__LOG_WARNING, KFK__DEBUG_BROKER,
+                 "%s: connection failed: %s (%s)", b->name, why,
+                 kfk_err_str((kfk_err_t)err));
+    if (err == KFK_ERR__TIMED_OUT)
+        b->st_tot.timeouts++;
+    if (b->conn)
+        b->st_tot.disconnects++;
     kfk__conn_free(b->conn);
     b->conn = NULL;
     b->failures++;
@@ -140,6 +171,8 @@ static int send_frame(kfk__cbroker *b, kfk__wbuf *w)
     uint8_t *buf = kfk__wbuf_take(w, &len);
     if (!buf)
         return KFK_ERR__NOMEM;
+    b->st_tot.tx++;
+    b->st_tot.tx_bytes += len;
     return kfk__conn_send(b->conn, buf, len);
 }
 
@@ -195,11 +228,14 @@ static void send_one(kfk__cbroker *b, kfk__creq *r)
         complete(b, r, e, NULL);
         return;
     }
+    KFK__DBG(LG(b), KFK__DEBUG_PROTOCOL, "%s: sent %s v%d corr %d", b->name,
+             api_name(r->api_key), (int)r->version, (int)r->corr);
     if (r->oneway) {
         complete(b, r, 0, NULL); /* written to the socket: that is all */
         return;
     }
-    r->deadline_us = kfk__now_us() + b->conf.request_timeout_ms * 1000;
+    r->sent_us = kfk__now_us();
+    r->deadline_us = r->sent_us + b->conf.request_timeout_ms * 1000;
     push(&b->inflight, r);
 }
 
@@ -274,6 +310,19 @@ static void on_versions(kfk__cbroker *b, const uint8_t *frame, size_t len)
     send_queued(b);
 }
 
+static void record_rtt(kfk__cbroker *b, int64_t us, size_t len)
+{
+    b->st_tot.rx++;
+    b->st_tot.rx_bytes += len + 4;
+    b->rtt[b->nrtt % RTT_WINDOW] = us;
+    if (b->nrtt == 0 || us < b->rtt_min)
+        b->rtt_min = us;
+    if (b->nrtt == 0 || us > b->rtt_max)
+        b->rtt_max = us;
+    b->rtt_sum += us;
+    b->nrtt++;
+}
+
 static void on_frame(kfk__conn *conn, uint8_t *frame, size_t len, void *arg)
 {
     kfk__cbroker *b = arg;
@@ -290,6 +339,9 @@ static void on_frame(kfk__conn *conn, uint8_t *frame, size_t len, void *arg)
         return;
     }
     pop(&b->inflight);
+    record_rtt(b, kfk__now_us() - r->sent_us, len);
+    KFK__DBG(LG(b), KFK__DEBUG_PROTOCOL, "%s: received %s v%d corr %d (%zu bytes)",
+             b->name, api_name(r->api_key), (int)r->version, (int)r->corr, len);
     kfk__arena a;
     kfk__arena_init(&a, 0);
     int32_t corr;
@@ -305,6 +357,7 @@ static void on_connect(kfk__conn *conn, void *arg)
 {
     kfk__cbroker *b = arg;
     (void)conn;
+    b->st_tot.connects++;
     set_state(b, KFK__CB_VERSIONS, 0, "negotiating versions");
     send_versions(b);
 }
@@ -476,6 +529,33 @@ void kfk__cbroker_api_range(const kfk__cbroker *b, int16_t api_key, int16_t *min
     bool known = b->st == KFK__CB_UP && api_key >= 0 && api_key < MAX_API;
     *min_ver = known ? b->api_min[api_key] : -1;
     *max_ver = known ? b->api_max[api_key] : -1;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
+    return (a > c) - (a < c);
+}
+
+void kfk__cbroker_stats_get(kfk__cbroker *b, kfk__cbroker_stats *out, bool reset_rtt)
+{
+    *out = b->st_tot;
+    size_t n = b->nrtt < RTT_WINDOW ? (size_t)b->nrtt : RTT_WINDOW;
+    out->rtt_cnt = b->nrtt;
+    if (n) {
+        int64_t sorted[RTT_WINDOW];
+        memcpy(sorted, b->rtt, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), cmp_i64);
+        out->rtt_min_us = b->rtt_min;
+        out->rtt_max_us = b->rtt_max;
+        out->rtt_avg_us = b->rtt_sum / (int64_t)b->nrtt;
+        out->rtt_p50_us = sorted[n / 2];
+        out->rtt_p99_us = sorted[n * 99 / 100];
+    }
+    if (reset_rtt) {
+        b->nrtt = 0;
+        b->rtt_sum = 0;
+    }
 }
 
 void kfk__cbroker_set_address(kfk__cbroker *b, const char *host, int port)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "client/log.h"
 #include "net/conn.h"
 #include "net/loop.h"
 #include "proto/codec.h"
@@ -43,6 +44,7 @@ typedef struct kfk__cbroker_conf {
     int64_t reconnect_backoff_max_ms;
     int64_t connect_timeout_ms;
     size_t max_response_size;
+    const kfk__log *log; /* NULL: silent */
 } kfk__cbroker_conf;
 
 typedef enum kfk__cbroker_state {
@@ -93,6 +95,18 @@ int kfk__cbroker_outstanding(const kfk__cbroker *b);
 /* The negotiated version range of an API (-1, -1 if unknown/unsupported). */
 void kfk__cbroker_api_range(const kfk__cbroker *b, int16_t api_key,
                             int16_t *min_ver, int16_t *max_ver);
+/* Counters for statistics. Totals since the broker was created, and the
+ * round-trip times of responses since the last kfk__cbroker_stats call
+ * that asked to reset them (a window of the last 512 kept for the
+ * percentiles). */
+typedef struct kfk__cbroker_stats {
+    uint64_t tx, tx_bytes, rx, rx_bytes; /* requests and responses */
+    uint64_t connects, disconnects, timeouts;
+    int64_t rtt_min_us, rtt_max_us, rtt_avg_us, rtt_p50_us, rtt_p99_us;
+    uint64_t rtt_cnt;
+} kfk__cbroker_stats;
+void kfk__cbroker_stats_get(kfk__cbroker *b, kfk__cbroker_stats *out,
+                            bool reset_rtt);
 /* Updates the address (metadata said it moved); reconnects if it did. */
 void kfk__cbroker_set_address(kfk__cbroker *b, const char *host, int port);
 

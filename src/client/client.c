@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/alloc.h"
 #include "proto/gen/all.h"
 
@@ -54,6 +56,7 @@ struct kfk__client {
     bool md_inflight;
     int md_failures;
     kfk__timer *md_timer;
+    kfk__timer *stats_timer;
 
     kfk__mdcache md;
 };
@@ -107,10 +110,14 @@ static void on_metadata(kfk__cbroker *b, int err, int16_t version, void *resp, v
 {
     md_req *m = opaque;
     kfk__client *c = m->c;
-    (void)b;
     (void)version;
     c->md_inflight = false;
     if (!err && kfk__mdcache_update(&c->md, resp, false, kfk__now_ms()) == 0) {
+        const kfk__metadata_response *r = resp;
+        KFK__DBG(c->conf.broker.log, KFK__DEBUG_METADATA,
+                 "metadata from %s: %d brokers, %d topics, controller %d",
+                 kfk__cbroker_name(b), (int)r->brokers.n, (int)r->topics.n,
+                 (int)r->controller_id);
         c->md_failures = 0;
         sync_nodes(c);
         pthread_mutex_lock(&c->mu);
@@ -120,6 +127,9 @@ static void on_metadata(kfk__cbroker *b, int err, int16_t version, void *resp, v
         pthread_mutex_unlock(&c->mu);
         schedule_refresh(c, asked ? 0 : c->conf.metadata_max_age_ms);
     } else if (err != KFK_ERR__DESTROYED) {
+        KFK__LOG(c->conf.broker.log, c->md_failures ? KFK__LOG_DEBUG : KFK__LOG_WARNING,
+                 KFK__DEBUG_METADATA, "metadata request to %s failed: %s",
+                 kfk__cbroker_name(b), err ? kfk_err_str((kfk_err_t)err) : "bad response");
         int shift = c->md_failures < 10 ? c->md_failures : 10;
         int64_t backoff = c->conf.retry_backoff_ms << shift;
         if (backoff > c->conf.retry_backoff_max_ms)
@@ -171,6 +181,48 @@ static void on_md_timer(kfk__timer *t, void *arg)
 {
     (void)t;
     refresh_now(arg);
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+static void on_stats_timer(kfk__timer *t, void *arg)
+{
+    kfk__client *c = arg;
+    c->conf.stats_fn(c, c->conf.stats_arg);
+    kfk__timer_again(t, c->conf.stats_interval_ms);
+}
+
+static const char *const cb_state_names[] = {"DOWN", "CONNECTING", "VERSIONS", "UP"};
+
+static int add_broker_stats(kfk__cbroker *b, json_t *brokers)
+{
+    kfk__cbroker_stats st;
+    kfk__cbroker_stats_get(b, &st, true);
+    json_t *o = json_pack(
+        "{s:s, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "name", kfk__cbroker_name(b), "nodeid", (int)kfk__cbroker_id(b), "state",
+        cb_state_names[kfk__cbroker_state_get(b)], "outstanding",
+        kfk__cbroker_outstanding(b), "tx", (json_int_t)st.tx, "txbytes",
+        (json_int_t)st.tx_bytes, "rx", (json_int_t)st.rx, "rxbytes",
+        (json_int_t)st.rx_bytes, "connects", (json_int_t)st.connects, "disconnects",
+        (json_int_t)st.disconnects, "req_timeouts", (json_int_t)st.timeouts, "rtt",
+        "min", (json_int_t)st.rtt_min_us, "max", (json_int_t)st.rtt_max_us, "avg",
+        (json_int_t)st.rtt_avg_us, "p50", (json_int_t)st.rtt_p50_us, "p99",
+        (json_int_t)st.rtt_p99_us, "cnt", (json_int_t)st.rtt_cnt);
+    if (!o || json_object_set_new(brokers, kfk__cbroker_name(b), o))
+        return KFK_ERR__NOMEM;
+    return 0;
+}
+
+int kfk__client_stats_brokers(kfk__client *c, void *brokers)
+{
+    int e = 0;
+    for (int i = 0; !e && i < c->nbootstrap; i++)
+        e = add_broker_stats(c->bootstrap[i], brokers);
+    for (int32_t i = 0; !e && i < c->nnodes; i++)
+        e = add_broker_stats(c->nodes[i], brokers);
+    return e;
 }
 
 /* ---- brokers from metadata -------------------------------------------------- */
@@ -430,6 +482,10 @@ int kfk__client_new(const kfk__client_conf *conf, kfk__client **out, char *errbu
         e = parse_bootstrap(c, conf->bootstrap ? conf->bootstrap : "", errbuf, errlen);
     if (!e && !(c->md_timer = kfk__timer_add(c->loop, 0, on_md_timer, c)))
         e = KFK_ERR__NOMEM;
+    if (!e && conf->stats_interval_ms > 0 && conf->stats_fn &&
+        !(c->stats_timer = kfk__timer_add(c->loop, conf->stats_interval_ms,
+                                          on_stats_timer, c)))
+        e = KFK_ERR__NOMEM;
     if (!e) {
         c->next_bootstrap = (int)((uint64_t)kfk__now_us() % (uint64_t)c->nbootstrap);
         if (pthread_create(&c->thread, NULL, run, c))
@@ -465,6 +521,7 @@ void kfk__client_free(kfk__client *c)
     kfk__free(c->nodes);
     kfk__free(c->node_ids);
     kfk__timer_del(c->md_timer);
+    kfk__timer_del(c->stats_timer);
     for (int32_t i = 0; i < c->nwanted; i++)
         kfk__free(c->wanted[i]);
     kfk__free(c->wanted);

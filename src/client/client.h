@@ -22,12 +22,18 @@
 
 typedef struct kfk__client kfk__client;
 
+/* Called on the I/O thread every statistics interval. */
+typedef void(kfk__client_stats_fn)(kfk__client *c, void *arg);
+
 typedef struct kfk__client_conf {
     const char *bootstrap; /* "host:port,host:port" */
-    kfk__cbroker_conf broker;
+    kfk__cbroker_conf broker; /* broker.log is the client's logger too */
     int64_t metadata_max_age_ms;
     int64_t retry_backoff_ms;
     int64_t retry_backoff_max_ms;
+    int64_t stats_interval_ms; /* 0: no statistics */
+    kfk__client_stats_fn *stats_fn;
+    void *stats_arg;
 } kfk__client_conf;
 
 /* Parses the bootstrap list, starts the I/O thread and a first metadata
@@ -63,6 +69,12 @@ int kfk__client_post(kfk__client *c, void (*fn)(kfk__client *, void *),
  * metadata's address on first use), or NULL if the metadata does not know
  * it. */
 kfk__cbroker *kfk__client_broker(kfk__client *c, int32_t node_id);
+
+/* I/O thread only: adds an object per broker the client knows, keyed by
+ * its name ("host:port/id"), to brokers (a jansson object, passed as
+ * void * to keep jansson out of this header), and resets the brokers'
+ * round-trip windows. Returns 0 or KFK_ERR__NOMEM. */
+int kfk__client_stats_brokers(kfk__client *c, void *brokers);
 
 /* I/O thread only: the loop (for timers). */
 kfk__loop *kfk__client_loop(kfk__client *c);

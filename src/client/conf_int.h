@@ -27,6 +27,8 @@
 
 #include <kfk/conf.h>
 
+#include "client/log.h"
+
 /* Client kinds, also used as "applies to" bits in the table. */
 typedef enum kfk__client_kind {
     KFK__CLIENT_PRODUCER = 1,
@@ -155,22 +157,7 @@ enum {
     KFK__ASSIGNOR_COOPERATIVE_STICKY = 1 << 3
 };
 
-/* debug: a bit per log context in kfk__conf_int(). */
-enum {
-    KFK__DEBUG_GENERIC = 1 << 0,
-    KFK__DEBUG_BROKER = 1 << 1,   /* connections, ApiVersions, backoff */
-    KFK__DEBUG_PROTOCOL = 1 << 2, /* every request and response */
-    KFK__DEBUG_METADATA = 1 << 3,
-    KFK__DEBUG_PRODUCER = 1 << 4, /* accumulator, batches, sender */
-    KFK__DEBUG_CONSUMER = 1 << 5,
-    KFK__DEBUG_FETCH = 1 << 6,
-    KFK__DEBUG_CGRP = 1 << 7, /* consumer group membership, assignment */
-    KFK__DEBUG_EOS = 1 << 8,  /* idempotence and transactions */
-    KFK__DEBUG_ADMIN = 1 << 9,
-    KFK__DEBUG_SECURITY = 1 << 10, /* TLS and SASL */
-    KFK__DEBUG_CONF = 1 << 11,
-    KFK__DEBUG_ALL = (1 << 12) - 1
-};
+/* debug: the KFK__DEBUG_* bits (client/log.h) in kfk__conf_int(). */
 
 /* ---- the table ----------------------------------------------------------- */
 
@@ -259,10 +246,18 @@ struct kfk__conf_val {
  * error, log, statistics, rebalance, ...). kfk_conf_dup copies this struct
  * as it is: neither the functions nor the opaque pointers are owned. */
 typedef struct kfk__conf_cbs {
-    void *opaque;
-    /* kfk_delivery_cb (kfk/producer.h), stored untyped so this header
-     * needs no producer types; set by kfk_conf_set_delivery_cb. */
-    void (*delivery)(void);
+    /* Callbacks, stored untyped so this header needs no handle types; the
+     * kfk_conf_set_*_cb functions set them, each with its own opaque. */
+    void (*delivery)(void); /* kfk_delivery_cb (kfk/producer.h) */
+    void *delivery_opaque;
+    void (*log)(void); /* kfk_log_cb (kfk/client.h) */
+    void *log_opaque;
+    void (*stats)(void); /* kfk_stats_cb */
+    void *stats_opaque;
+    void (*error)(void); /* kfk_error_cb */
+    void *error_opaque;
+    void (*partitioner)(void); /* kfk_partitioner_cb (kfk/producer.h) */
+    void *partitioner_opaque;
 } kfk__conf_cbs;
 
 struct kfk_conf {

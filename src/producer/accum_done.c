@@ -18,11 +18,13 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/thread.h"
 
 /* Marks b (taken out of every partition list by the caller, or in flight
  * for a purge) as failed with err. Under its partition's lock. */
 static void mark_failed(kfk__accum *acc, pb *b, int err)
 {
+    b->part->failed += b->pub.count;
     b->reported = true;
     b->err = err;
     b->base_offset = -1;
@@ -54,6 +56,8 @@ void kfk__accum_complete_ok(kfk__accum *acc, kfk__pbatch *kb,
     pthread_mutex_lock(&ap->lock);
     bool purged = leave_flight(ap, b);
     if (!purged) {
+        ap->acked += b->pub.count;
+        ap->acked_bytes += (int64_t)b->pub.size;
         b->reported = true;
         b->state = PB_DONE;
         b->err = 0;
@@ -193,6 +197,7 @@ int64_t kfk__accum_expire(kfk__accum *acc, int64_t now)
 typedef struct purge_ctx {
     rlist queued, flying;
     bool in_queue, in_flight;
+    int err;
 } purge_ctx;
 
 static void purge_part(apart *ap, void *arg)
@@ -205,7 +210,7 @@ static void purge_part(apart *ap, void *arg)
         while ((b = ap->q.head)) {
             pblist_remove(&ap->q, b);
             b->state = PB_DONE;
-            mark_failed(acc, b, KFK_ERR__PURGED);
+            mark_failed(acc, b, c->err);
             rlist_add(&c->queued, b);
         }
         atomic_store_explicit(&ap->qlen, 0, memory_order_relaxed);
@@ -216,7 +221,7 @@ static void purge_part(apart *ap, void *arg)
                 continue;
             atomic_fetch_add(&b->refs,
                              1); /* the report's; the sender keeps its own */
-            mark_failed(acc, b, KFK_ERR__PURGED);
+            mark_failed(acc, b, c->err);
             if (acc->p.idempotence)
                 atomic_store(&acc->need_bump, true); /* fate unknown */
             rlist_add(&c->flying, b);
@@ -227,14 +232,54 @@ static void purge_part(apart *ap, void *arg)
 
 int64_t kfk__accum_purge(kfk__accum *acc, bool in_queue, bool in_flight)
 {
+    return kfk__accum_fail_all(acc, in_queue, in_flight, KFK_ERR__PURGED);
+}
+
+int64_t kfk__accum_fail_all(kfk__accum *acc, bool in_queue, bool in_flight,
+                            int err)
+{
     purge_ctx c = {.queued = {.acc = acc},
                    .flying = {.acc = acc},
                    .in_queue = in_queue,
-                   .in_flight = in_flight};
+                   .in_flight = in_flight,
+                   .err = err};
     each_part(acc, purge_part, &c);
     rlist_flush(&c.queued, true);
     rlist_flush(&c.flying, false); /* the sender still holds the bytes */
     return c.queued.msgs + c.flying.msgs;
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+typedef struct stats_ctx {
+    kfk__accum_stats_cb *cb;
+    void *arg;
+} stats_ctx;
+
+static void stats_part(apart *ap, void *arg)
+{
+    stats_ctx *c = arg;
+    kfk__accum_part_stats st = {.topic = ap->topic->name, .partition = ap->id};
+    pthread_mutex_lock(&ap->lock);
+    for (pb *b = ap->q.head; b; b = b->next) {
+        st.queued_msgs += b->pub.count;
+        st.queued_bytes += (int64_t)b->w.len;
+    }
+    for (pb *b = ap->fl.head; b; b = b->next)
+        st.inflight_msgs += b->pub.count;
+    st.inflight_batches = ap->inflight;
+    st.acked_msgs = ap->acked;
+    st.acked_bytes = ap->acked_bytes;
+    st.failed_msgs = ap->failed;
+    st.leader = ap->leader;
+    pthread_mutex_unlock(&ap->lock);
+    c->cb(&st, c->arg);
+}
+
+void kfk__accum_stats(kfk__accum *acc, kfk__accum_stats_cb *cb, void *arg)
+{
+    stats_ctx c = {cb, arg};
+    each_part(acc, stats_part, &c);
 }
 
 /* ---- idempotence --------------------------------------------------------- */
@@ -352,16 +397,11 @@ size_t kfk__accum_poll(kfk__accum *acc, size_t max, kfk__dr_cb *cb, void *arg)
 
 int kfk__accum_wait_reports(kfk__accum *acc, int64_t deadline_ms)
 {
-    struct timespec ts;
-    ts.tv_sec = (time_t)(deadline_ms / 1000);
-    ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
     int err = 0;
     pthread_mutex_lock(&acc->dr_lock);
     while (!acc->dr_head) {
-        if (deadline_ms == INT64_MAX) {
-            pthread_cond_wait(&acc->dr_cond, &acc->dr_lock);
-        } else if (pthread_cond_timedwait(&acc->dr_cond, &acc->dr_lock, &ts) ==
-                   ETIMEDOUT) {
+        if (kfk__cond_wait_until(&acc->dr_cond, &acc->dr_lock, deadline_ms) ==
+            ETIMEDOUT) {
             if (!acc->dr_head)
                 err = KFK_ERR__TIMED_OUT;
             break;

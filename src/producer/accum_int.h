@@ -73,6 +73,8 @@ struct apart {
      * a per-partition count keeps a shared counter off the append path */
     _Atomic int64_t appended;
     int32_t leader; /* I/O thread only: leader at the last ready() */
+    /* for statistics, under lock */
+    int64_t acked, acked_bytes, failed;
 };
 
 struct kfk__accum_topic {

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/thread.h"
 
 #define MAX_POOL_PB 256
 #define MAX_POOL_BUF 64
@@ -42,18 +43,6 @@ void kfk__accum_params_init(kfk__accum_params *p)
 }
 
 /* ---- creation ------------------------------------------------------------ */
-
-static int cond_init_mono(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a))
-        return -1;
-    int r = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    if (!r)
-        r = pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-    return r;
-}
 
 int kfk__accum_new(kfk__accum **out, const kfk__accum_params *p)
 {
@@ -93,13 +82,13 @@ int kfk__accum_new(kfk__accum **out, const kfk__accum_params *p)
     if (pthread_mutex_init(&acc->mem_lock, NULL))
         goto fail;
     stage = 2;
-    if (cond_init_mono(&acc->mem_cond))
+    if (kfk__cond_init_mono(&acc->mem_cond))
         goto fail;
     stage = 3;
     if (pthread_mutex_init(&acc->dr_lock, NULL))
         goto fail;
     stage = 4;
-    if (cond_init_mono(&acc->dr_cond))
+    if (kfk__cond_init_mono(&acc->dr_cond))
         goto fail;
     stage = 5;
     if (pthread_mutex_init(&acc->pool_lock, NULL))
@@ -419,20 +408,12 @@ int64_t kfk__accum_memory_used(const kfk__accum *acc)
     return atomic_load(&acc->mem_used);
 }
 
-static void deadline_ts(int64_t ms, struct timespec *ts)
-{
-    ts->tv_sec = (time_t)(ms / 1000);
-    ts->tv_nsec = (long)(ms % 1000) * 1000000L;
-}
-
 int kfk__accum_wait_memory(kfk__accum *acc, size_t need, int64_t deadline_ms)
 {
     if (!need)
         need = acc->batch_cap;
     if ((int64_t)need > acc->p.buffer_memory)
         need = (size_t)acc->p.buffer_memory;
-    struct timespec ts;
-    deadline_ts(deadline_ms, &ts);
     int err = 0;
     pthread_mutex_lock(&acc->mem_lock);
     atomic_fetch_add(&acc->mem_waiters, 1);
@@ -443,10 +424,8 @@ int kfk__accum_wait_memory(kfk__accum *acc, size_t need, int64_t deadline_ms)
         }
         if ((int64_t)need <= acc->p.buffer_memory - atomic_load(&acc->mem_used))
             break;
-        if (deadline_ms == INT64_MAX) {
-            pthread_cond_wait(&acc->mem_cond, &acc->mem_lock);
-        } else if (pthread_cond_timedwait(&acc->mem_cond, &acc->mem_lock,
-                                          &ts) == ETIMEDOUT) {
+        if (kfk__cond_wait_until(&acc->mem_cond, &acc->mem_lock,
+                                 deadline_ms) == ETIMEDOUT) {
             if ((int64_t)need >
                 acc->p.buffer_memory - atomic_load(&acc->mem_used))
                 err = KFK_ERR__TIMED_OUT;

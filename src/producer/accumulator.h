@@ -317,6 +317,25 @@ void kfk__accum_set_producer(kfk__accum *acc, int64_t producer_id,
  * kfk__accum_set_producer. Any thread. */
 bool kfk__accum_need_epoch_bump(const kfk__accum *acc);
 
+/* ---- statistics ----------------------------------------------------------- */
+
+typedef struct kfk__accum_part_stats {
+    const char *topic;
+    int32_t partition;
+    int32_t leader; /* as the sender last saw it; -1 unknown */
+    int64_t queued_msgs, queued_bytes; /* not yet sent (open batch too) */
+    int64_t inflight_msgs;
+    int32_t inflight_batches;
+    int64_t acked_msgs, acked_bytes; /* ever */
+    int64_t failed_msgs;             /* ever, purges included */
+} kfk__accum_part_stats;
+
+typedef void kfk__accum_stats_cb(const kfk__accum_part_stats *st, void *arg);
+
+/* Calls cb with each partition's counters, topic by topic (each under its
+ * partition's lock, so consistent per partition). Any thread. */
+void kfk__accum_stats(kfk__accum *acc, kfk__accum_stats_cb *cb, void *arg);
+
 /* ---- purge and reports --------------------------------------------------- */
 
 /* Reports KFK_ERR__PURGED for every message queued (in_queue: including
@@ -325,6 +344,11 @@ bool kfk__accum_need_epoch_bump(const kfk__accum *acc);
  * racing with the purge may survive it. Returns the number of messages
  * purged. Any thread. */
 int64_t kfk__accum_purge(kfk__accum *acc, bool in_queue, bool in_flight);
+
+/* The same with another error (KFK_ERR__FATAL once the producer cannot go
+ * on). */
+int64_t kfk__accum_fail_all(kfk__accum *acc, bool in_queue, bool in_flight,
+                            int err);
 
 /* One message's delivery report. */
 typedef struct kfk__dr {

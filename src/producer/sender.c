@@ -124,6 +124,18 @@ static void complete_batch(kfk__sender *s, kfk__pbatch *b, int err,
         if (s->conf.idempotence)
             s->bump_pending = true; /* KIP-360: bump, then resend */
         break;
+    case KFK_ERR_PRODUCER_FENCED:
+    case KFK_ERR_INVALID_PRODUCER_EPOCH:
+    case KFK_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case KFK_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+        /* The producer id is no longer ours to use (or never was):
+         * nothing sent from now on could keep the ordering promise. */
+        if (s->conf.idempotence)
+            kfk__handle_set_fatal(s->conf.handle, (kfk_err_t)err,
+                                  "Produce to %s [%d] failed", b->topic_name,
+                                  (int)b->partition);
+        kfk__accum_complete_fail(s->acc, b, err);
+        return;
     default:
         if (err < 0 || !kfk_err_is_retriable((kfk_err_t)err)) {
             kfk__accum_complete_fail(s->acc, b, err);
@@ -219,7 +231,17 @@ static void on_init_pid(kfk__cbroker *b, int err, int16_t version, void *resp,
         s->epoch = r->producer_epoch;
         s->pid_failures = 0;
         kfk__accum_set_producer(s->acc, s->pid, s->epoch);
+        KFK__DBG(&s->conf.handle->log, KFK__DEBUG_EOS, "producer id %lld epoch %d",
+                 (long long)s->pid, (int)s->epoch);
+    } else if (!err && r && r->error_code &&
+               !kfk_err_is_retriable((kfk_err_t)r->error_code)) {
+        kfk__handle_set_fatal(s->conf.handle, (kfk_err_t)r->error_code,
+                              "InitProducerId refused");
     } else {
+        KFK__LOG(&s->conf.handle->log,
+                 s->pid_failures ? KFK__LOG_DEBUG : KFK__LOG_WARNING, KFK__DEBUG_EOS,
+                 "InitProducerId failed: %s",
+                 kfk_err_str((kfk_err_t)(err ? err : r ? r->error_code : KFK_ERR__MALFORMED)));
         s->pid_failures++;
         kfk__client_metadata_refresh(s->c);
     }
@@ -259,6 +281,8 @@ static bool ensure_pid(kfk__sender *s)
         /* KIP-360 for an idempotent (non-transactional) producer: bump the
          * epoch locally; on overflow get a new id. */
         s->bump_pending = false;
+        KFK__LOG(&s->conf.handle->log, KFK__LOG_INFO, KFK__DEBUG_EOS,
+                 "bumping the producer epoch after a sequence gap (KIP-360)");
         if (s->epoch < INT16_MAX) {
             s->epoch++;
             kfk__accum_set_producer(s->acc, s->pid, s->epoch);
@@ -348,7 +372,10 @@ static void run(kfk__sender *s)
     int64_t now = kfk__now_ms();
     int64_t next = now + IDLE_MS;
     kfk__accum_expire(s->acc, now);
-    if (ensure_pid(s)) {
+    if (kfk__handle_fatal(s->conf.handle)) {
+        /* what is in flight completes; nothing more is sent */
+        kfk__accum_fail_all(s->acc, true, false, KFK_ERR__FATAL);
+    } else if (ensure_pid(s)) {
         kfk__accum_readiness rd;
         kfk__accum_ready(s->acc, now, leader_of, s, &rd);
         if (rd.unknown_leader)

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "client/client.h"
+#include "client/handle.h"
 #include "producer/accumulator.h"
 
 typedef struct kfk__sender kfk__sender;
@@ -26,6 +26,7 @@ typedef struct kfk__sender_conf {
     int32_t max_request_size;
     int32_t max_inflight; /* Produce requests per broker */
     bool idempotence;
+    kfk_t *handle; /* for fatal errors and logging */
 } kfk__sender_conf;
 
 /* Creates the sender; it starts on the client's I/O thread (posted).

@@ -17,35 +17,11 @@
 #include "../unit/check_main.h"
 #include "net/loop.h"
 #include "producer/murmur2.h"
-#include "proto/record.h"
-#include "tclient.h"
+#include "tproducer.h"
 
-#define N 3000
+#define N TP_N
 
 static kfk_cluster_t *cluster;
-
-typedef struct tracker {
-    int reports[N];
-    int32_t partition[N];
-    int64_t offset[N];
-    int errors;
-    kfk_err_t last_err;
-} tracker;
-
-static void on_dr(kfk_t *k, const kfk_delivery_t *d, void *opaque)
-{
-    tracker *t = opaque;
-    (void)k;
-    intptr_t i = (intptr_t)d->opaque;
-    ck_assert(i >= 0 && i < N);
-    t->reports[i]++;
-    t->partition[i] = d->partition;
-    t->offset[i] = d->offset;
-    if (d->err) {
-        t->errors++;
-        t->last_err = d->err;
-    }
-}
 
 static void setup(void)
 {
@@ -60,113 +36,13 @@ static void teardown(void)
     kfk_cluster_destroy(cluster);
 }
 
-static kfk_t *producer(tracker *t, const char *const *extra)
-{
-    kfk_conf_t *conf = kfk_conf_new();
-    char err[512];
-    ck_assert_int_eq(kfk_conf_set(conf, "bootstrap.servers", kfk_cluster_bootstrap(cluster), err,
-                                  sizeof(err)),
-                     0);
-    ck_assert_int_eq(kfk_conf_set(conf, "linger.ms", "2", err, sizeof(err)), 0);
-    ck_assert_int_eq(kfk_conf_set(conf, "retry.backoff.ms", "10", err, sizeof(err)), 0);
-    for (int i = 0; extra && extra[i]; i += 2)
-        ck_assert_msg(kfk_conf_set(conf, extra[i], extra[i + 1], err, sizeof(err)) == 0, "%s",
-                      err);
-    kfk_conf_set_delivery_cb(conf, on_dr, t);
-    kfk_t *k = kfk_producer_new(conf, err, sizeof(err));
-    kfk_conf_destroy(conf);
-    ck_assert_msg(k, "%s", err);
-    return k;
-}
-
-static void produce_range(kfk_t *k, const char *topic, int from, int to, bool keyed)
-{
-    for (int i = from; i < to; i++) {
-        char key[16], val[32];
-        snprintf(key, sizeof(key), "key-%d", i % 50);
-        snprintf(val, sizeof(val), "value-%d", i);
-        kfk_record_t r = {.topic = topic, .partition = KFK_PARTITION_ANY,
-                          .key = keyed ? key : NULL, .key_len = strlen(key),
-                          .value = val, .value_len = strlen(val),
-                          .opaque = (void *)(intptr_t)i};
-        kfk_err_t e = kfk_produce(k, &r, 0);
-        ck_assert_msg(e == 0, "produce %d: %s", i, kfk_err_name(e));
-        if (i % 500 == 0)
-            kfk_poll(k, 0);
-    }
-}
-
-typedef struct log_check {
-    int *seen;
-    int last_per_key[50];
-    int64_t next_offset;
-    int count;
-} log_check;
-
-static void check_record(const kfk__record *rec, void *arg)
-{
-    log_check *lc = arg;
-    if (rec->offset < lc->next_offset)
-        return; /* the head of a batch fetched from its middle */
-    int i = atoi((const char *)rec->value + 6);
-    ck_assert(i >= 0 && i < N);
-    lc->seen[i]++;
-    if (rec->key_len > 0) {
-        int key = atoi((const char *)rec->key + 4);
-        ck_assert_msg(i > lc->last_per_key[key], "key %d out of order", key);
-        lc->last_per_key[key] = i;
-    }
-    lc->next_offset = rec->offset + 1;
-    lc->count++;
-}
-
-/* Reads a whole partition back and checks every value-i appears once,
- * in increasing i per key. Returns the record count. */
-static int check_log(const char *topic, int32_t partition, int *seen)
-{
-    tclient t;
-    ck_assert_int_eq(tclient_connect_nth(&t, kfk_cluster_bootstrap(cluster),
-                                         kfk_cluster_leader(cluster, topic, partition)),
-                     0);
-    int64_t end = 0;
-    kfk_cluster_offsets(cluster, topic, partition, NULL, &end);
-    log_check lc = {.seen = seen};
-    for (int i = 0; i < 50; i++)
-        lc.last_per_key[i] = -1;
-    while (lc.next_offset < end) {
-        int64_t before = lc.next_offset;
-        kfk__fetch_response *r = tclient_fetch(&t, topic, partition, lc.next_offset, 1 << 20);
-        ck_assert_ptr_nonnull(r);
-        ck_assert_int_eq(r->responses.v[0].partitions.v[0].error_code, 0);
-        ck_assert_int_ge(
-            tclient_each_record(r->responses.v[0].partitions.v[0].records, check_record, &lc), 0);
-        ck_assert_int_gt(lc.next_offset, before);
-    }
-    tclient_close(&t);
-    return lc.count;
-}
-
-static void check_exactly_once(const char *topic, int partitions, tracker *t)
-{
-    static int seen[N];
-    memset(seen, 0, sizeof(seen));
-    int total = 0;
-    for (int p = 0; p < partitions; p++)
-        total += check_log(topic, p, seen);
-    ck_assert_int_eq(total, N);
-    for (int i = 0; i < N; i++) {
-        ck_assert_msg(t->reports[i] == 1, "record %d reported %d times", i, t->reports[i]);
-        ck_assert_msg(seen[i] == 1, "record %d stored %d times", i, seen[i]);
-    }
-}
-
 START_TEST(keyed_idempotent_exactly_once)
 {
     ck_assert_int_eq(kfk_cluster_create_topic(cluster, "keyed", 3, 3), 0);
     static tracker t;
     memset(&t, 0, sizeof(t));
-    kfk_t *k = producer(&t, NULL);
-    produce_range(k, "keyed", 0, N, true);
+    kfk_t *k = tp_producer(cluster, &t, NULL);
+    tp_produce_range(k, "keyed", 0, N, true);
     ck_assert_int_eq(kfk_flush(k, 30000), 0);
     ck_assert_int_eq(kfk_outstanding(k), 0);
     ck_assert_int_eq(t.errors, 0);
@@ -177,7 +53,7 @@ START_TEST(keyed_idempotent_exactly_once)
         ck_assert_int_ge(t.offset[i], 0);
     }
     kfk_destroy(k);
-    check_exactly_once("keyed", 3, &t);
+    tp_check_exactly_once(cluster, "keyed", 3, &t);
 }
 END_TEST
 
@@ -186,21 +62,21 @@ START_TEST(through_leader_moves_and_errors)
     ck_assert_int_eq(kfk_cluster_create_topic(cluster, "chaos", 3, 3), 0);
     static tracker t;
     memset(&t, 0, sizeof(t));
-    kfk_t *k = producer(&t, NULL);
-    produce_range(k, "chaos", 0, N / 3, true);
+    kfk_t *k = tp_producer(cluster, &t, NULL);
+    tp_produce_range(k, "chaos", 0, N / 3, true);
     kfk_flush(k, 30000);
     /* Move every leader, inject retriable errors, drop a connection. */
     for (int p = 0; p < 3; p++)
         kfk_cluster_move_leader(cluster, "chaos", p, kfk_cluster_leader(cluster, "chaos", p) % 3 + 1);
     kfk_cluster_inject_error(cluster, -1, 0, "chaos", -1, KFK_ERR_NOT_ENOUGH_REPLICAS, 5);
     kfk_cluster_inject_error(cluster, -1, 0, "chaos", -1, KFK_ERR_REQUEST_TIMED_OUT, 3);
-    produce_range(k, "chaos", N / 3, 2 * N / 3, true);
+    tp_produce_range(k, "chaos", N / 3, 2 * N / 3, true);
     kfk_cluster_drop_after(cluster, -1, 2);
-    produce_range(k, "chaos", 2 * N / 3, N, true);
+    tp_produce_range(k, "chaos", 2 * N / 3, N, true);
     ck_assert_int_eq(kfk_flush(k, 60000), 0);
     ck_assert_msg(t.errors == 0, "%d errors, last %s", t.errors, kfk_err_name(t.last_err));
     kfk_destroy(k);
-    check_exactly_once("chaos", 3, &t);
+    tp_check_exactly_once(cluster, "chaos", 3, &t);
 }
 END_TEST
 
@@ -210,7 +86,7 @@ START_TEST(fatal_error_reported_once)
     static tracker t;
     memset(&t, 0, sizeof(t));
     static const char *const extra[] = {"enable.idempotence", "false", NULL};
-    kfk_t *k = producer(&t, extra);
+    kfk_t *k = tp_producer(cluster, &t, extra);
     kfk_cluster_inject_error(cluster, -1, 0, "fatal", -1, KFK_ERR_TOPIC_AUTHORIZATION_FAILED, 1);
     kfk_record_t r = {.topic = "fatal", .value = "x", .value_len = 1, .opaque = (void *)0};
     ck_assert_int_eq(kfk_produce(k, &r, 0), 0);
@@ -228,7 +104,7 @@ START_TEST(delivery_timeout_reported_once)
     memset(&t, 0, sizeof(t));
     static const char *const extra[] = {"delivery.timeout.ms", "1500", "request.timeout.ms",
                                         "1000", "linger.ms", "0", NULL};
-    kfk_t *k = producer(&t, extra);
+    kfk_t *k = tp_producer(cluster, &t, extra);
     kfk_record_t warm = {.topic = "slow", .value = "w", .value_len = 1, .opaque = (void *)1};
     ck_assert_int_eq(kfk_produce(k, &warm, 0), 0);
     ck_assert_int_eq(kfk_flush(k, 10000), 0);
@@ -252,8 +128,8 @@ START_TEST(acks_zero_and_backpressure)
     static tracker t;
     memset(&t, 0, sizeof(t));
     static const char *const extra[] = {"acks", "0", "enable.idempotence", "false", NULL};
-    kfk_t *k = producer(&t, extra);
-    produce_range(k, "fast", 0, 1000, false);
+    kfk_t *k = tp_producer(cluster, &t, extra);
+    tp_produce_range(k, "fast", 0, 1000, false);
     ck_assert_int_eq(kfk_flush(k, 10000), 0);
     for (int i = 0; i < 1000; i++)
         ck_assert_int_eq(t.reports[i], 1);
@@ -270,7 +146,7 @@ START_TEST(acks_zero_and_backpressure)
     memset(&t2, 0, sizeof(t2));
     static const char *const tiny[] = {"buffer.memory", "4096", "batch.size", "4096",
                                        "linger.ms", "10000", NULL};
-    k = producer(&t2, tiny);
+    k = tp_producer(cluster, &t2, tiny);
     char big[2000];
     memset(big, 'x', sizeof(big));
     int full = 0, queued = 0;

@@ -792,11 +792,14 @@ START_TEST(dup_is_independent)
     set_ok(a, "partition.assignment.strategy", "sticky,range");
     set_ok(a, "auto.offset.reset", "by_duration:PT2H");
     set_ok(a, "sasl.kerberos.ticket.renew.jitter", "0.2");
-    a->cbs.opaque = (void *)a;
+    static int b_marker[1];
+    a->cbs.delivery_opaque = (void *)a;
+    a->cbs.log_opaque = (void *)b_marker;
 
     kfk_conf_t *b = kfk_conf_dup(a);
     ck_assert_ptr_nonnull(b);
-    ck_assert_ptr_eq(b->cbs.opaque, (void *)a);
+    ck_assert_ptr_eq(b->cbs.delivery_opaque, (void *)a);
+    ck_assert_ptr_eq(b->cbs.log_opaque, (void *)b_marker);
     for (size_t i = 0; i < N_DEFAULTS; i++) {
         const char *name = java_defaults[i].name;
         char va[512];
