@@ -42,7 +42,8 @@ static void control_help(void)
     fprintf(stderr,
             "commands: stop ID | start ID | pause ID | resume ID | latency ID MS |\n"
             "          drop ID N | error ID API_KEY ERROR_CODE COUNT [TOPIC [PARTITION]] |\n"
-            "          leader TOPIC PARTITION ID | create TOPIC PARTITIONS [RF] |\n"
+            "          leader TOPIC PARTITION ID | coordinator GROUP ID |\n"
+            "          create TOPIC PARTITIONS [RF] |\n"
             "          offsets TOPIC PARTITION | clear | help   (ID -1 = every broker)\n");
 }
 
@@ -77,6 +78,8 @@ static void control(kfk_cluster_t *c, char *line)
                                      (kfk_err_t)atoi(argv[3]), atoi(argv[4]));
     } else if (!strcmp(cmd, "leader") && argc == 4) {
         e = kfk_cluster_move_leader(c, argv[1], atoi(argv[2]), atoi(argv[3]));
+    } else if (!strcmp(cmd, "coordinator") && argc == 3) {
+        e = kfk_cluster_move_coordinator(c, argv[1], atoi(argv[2]));
     } else if (!strcmp(cmd, "create") && argc >= 3) {
         e = kfk_cluster_create_topic(c, argv[1], atoi(argv[2]), argc > 3 ? atoi(argv[3]) : -1);
     } else if (!strcmp(cmd, "offsets") && argc == 3) {

@@ -107,6 +107,17 @@ KFK_API kfk_err_t kfk_cluster_broker_pause(kfk_cluster_t *c, int broker_id,
 KFK_API kfk_err_t kfk_cluster_move_leader(kfk_cluster_t *c, const char *topic,
                                           int partition, int broker_id);
 
+/* Makes broker_id (a running broker) the coordinator of a consumer group,
+ * as when __consumer_offsets leadership moves. Members waiting in JoinGroup
+ * or SyncGroup get NOT_COORDINATOR; the old coordinator answers every
+ * request for the group with NOT_COORDINATOR from now on. The group keeps
+ * its members, generation and offsets. The group need not exist yet.
+ * Returns KFK_ERR_NONE, KFK_ERR__INVALID_ARG (no such broker, empty name)
+ * or KFK_ERR_COORDINATOR_NOT_AVAILABLE (the broker is stopped). A group
+ * whose coordinator stops moves to another running broker by itself. */
+KFK_API kfk_err_t kfk_cluster_move_coordinator(kfk_cluster_t *c, const char *group,
+                                               int broker_id);
+
 /* Removes every injected fault (errors, latency, drops, pauses). */
 KFK_API void kfk_cluster_clear_faults(kfk_cluster_t *c);
 

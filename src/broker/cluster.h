@@ -27,6 +27,7 @@ typedef struct kfk__pidstate kfk__pidstate;
 typedef struct kfk__bconn kfk__bconn;
 typedef struct kfk__fsession kfk__fsession;
 typedef struct kfk__breq kfk__breq;
+typedef struct kfk__groups kfk__groups;
 
 /* One topic config entry as set by a user (overrides the default). */
 typedef struct kfk__tconf_entry {
@@ -124,6 +125,13 @@ struct kfk_cluster {
     int64_t next_producer_id;
     uint64_t rng;
     bool loading; /* re-creating saved topics: do not save meanwhile */
+
+    /* the group coordinator (group.c) and its broker configs */
+    kfk__groups *groups;
+    int32_t group_initial_delay_ms; /* group.initial.rebalance.delay.ms */
+    int32_t group_min_session_ms;   /* group.min.session.timeout.ms */
+    int32_t group_max_session_ms;   /* group.max.session.timeout.ms */
+    int32_t group_max_size;         /* group.max.size */
 };
 
 /* With a data dir: writes the cluster's metadata (topics, ids, replicas,

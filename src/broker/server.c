@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/group.h"
 #include "broker/partition.h"
 #include "common/alloc.h"
 #include "net/conn.h"
@@ -40,6 +41,15 @@ static const kfk__bapi apis[] = {
     {1, 4, 16, kfk__h_fetch},
     {2, 1, 9, kfk__h_list_offsets},
     {3, 0, 12, kfk__h_metadata},
+    {8, 0, 9, kfk__h_offset_commit},
+    {9, 0, 9, kfk__h_offset_fetch},
+    {10, 0, 6, kfk__h_find_coordinator},
+    {11, 0, 9, kfk__h_join_group},
+    {12, 0, 4, kfk__h_heartbeat},
+    {13, 0, 5, kfk__h_leave_group},
+    {14, 0, 5, kfk__h_sync_group},
+    {15, 0, 5, kfk__h_describe_groups},
+    {16, 0, 5, kfk__h_list_groups},
     {18, 0, 4, kfk__h_api_versions},
     {19, 0, 7, kfk__h_create_topics},
     {20, 0, 6, kfk__h_delete_topics},
@@ -49,7 +59,9 @@ static const kfk__bapi apis[] = {
     {32, 0, 4, kfk__h_describe_configs},
     {33, 0, 2, kfk__h_alter_configs},
     {37, 0, 3, kfk__h_create_partitions},
+    {42, 0, 2, kfk__h_delete_groups},
     {44, 0, 1, kfk__h_incremental_alter_configs},
+    {47, 0, 0, kfk__h_offset_delete},
     {60, 0, 1, kfk__h_describe_cluster},
     {75, 0, 0, kfk__h_describe_topic_partitions},
 };
@@ -96,6 +108,11 @@ kfk__bpart *kfk__breq_leader_part(kfk__breq *r, kfk__btopic *t, int32_t partitio
     if (!*err && p->leader != r->b->id)
         *err = KFK_ERR_NOT_LEADER_OR_FOLLOWER;
     return *err ? NULL : p;
+}
+
+const char *kfk__breq_peer(kfk__breq *r)
+{
+    return r->bc ? kfk__conn_peer(r->bc->conn) : "";
 }
 
 int kfk__breq_i32s(kfk__breq *r, void *arr, const int32_t *vals, int32_t n)
@@ -454,6 +471,7 @@ static int set_prop(kfk_cluster_t *c, const char *kv, char *host, size_t hostlen
     char *end;
     long n = strtol(v, &end, 10);
     bool is_num = *v && !*end;
+    int gc;
     if (!strcmp(key, "brokers")) {
         if (!is_num || n < 1 || n > 64)
             goto bad;
@@ -486,6 +504,9 @@ static int set_prop(kfk_cluster_t *c, const char *kv, char *host, size_t hostlen
         if (!is_num || n < 0 || n > 7)
             goto bad;
         c->log_level = (int)n;
+    } else if ((gc = kfk__group_conf_set(c, key, v)) <= 0) {
+        if (gc < 0)
+            goto bad;
     } else {
         char e2[200];
         if (kfk__tconf_set(&c->defaults, key, v, e2, sizeof(e2))) {
@@ -513,6 +534,7 @@ static void set_defaults(kfk_cluster_t *c)
     c->defaults.max_message_bytes = 1048588;
     c->defaults.delete_ = true;
     c->next_producer_id = 1000;
+    kfk__group_conf_defaults(c);
 }
 
 kfk_cluster_t *kfk_cluster_new(const char *const *props, char *errstr, size_t errstr_size)
@@ -578,6 +600,8 @@ kfk_cluster_t *kfk_cluster_new(const char *const *props, char *errstr, size_t er
         goto fail;
     if (kfk__cluster_load(c, errstr, errstr_size))
         goto fail;
+    if (kfk__groups_init(c, errstr, errstr_size))
+        goto fail;
     c->maintain = kfk__timer_add(c->loop, MAINTAIN_MS, on_maintain, c);
     if (!c->maintain) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -610,6 +634,7 @@ void kfk_cluster_destroy(kfk_cluster_t *c)
     kfk__timer_del(c->maintain);
     for (int32_t i = 0; c->brokers && i < c->nbrokers; i++)
         broker_close_all(&c->brokers[i]);
+    kfk__groups_free(c);
     while (c->ntopics > 0)
         kfk__cluster_delete_topic(c, c->topics[c->ntopics - 1], false);
     kfk__free(c->topics);
@@ -766,6 +791,7 @@ static void do_stop(kfk_cluster_t *c, kfk__bbroker *b, int unused)
     broker_close_all(b);
     b->up = false;
     kfk__cluster_reassign(c);
+    kfk__groups_broker_stopped(c);
     kfk__fetch_wakeup(c);
     kfk__blog(c, 5, "broker %d stopped", (int)b->id);
 }
@@ -825,6 +851,26 @@ kfk_err_t kfk_cluster_move_leader(kfk_cluster_t *c, const char *topic, int parti
         p->leader_epoch++;
         kfk__partition_leader_changed(p);
         kfk__fetch_wakeup(c);
+    }
+    pthread_mutex_unlock(&c->lock);
+    kfk__loop_wakeup(c->loop);
+    return e;
+}
+
+kfk_err_t kfk_cluster_move_coordinator(kfk_cluster_t *c, const char *group, int broker_id)
+{
+    if (!group || !*group || broker_id < 1 || broker_id > c->nbrokers)
+        return KFK_ERR__INVALID_ARG;
+    kfk_err_t e = KFK_ERR_NONE;
+    pthread_mutex_lock(&c->lock);
+    kfk__group *g = kfk__group_find(c, group, (int32_t)strlen(group), true);
+    if (!g)
+        e = KFK_ERR__NOMEM;
+    else if (!c->brokers[broker_id - 1].up)
+        e = KFK_ERR_COORDINATOR_NOT_AVAILABLE;
+    else {
+        g->pinned = true;
+        kfk__group_move(c, g, broker_id);
     }
     pthread_mutex_unlock(&c->lock);
     kfk__loop_wakeup(c->loop);

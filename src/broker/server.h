@@ -61,6 +61,9 @@ char *kfk__breq_strdup(kfk__breq *r, kfk__str s);
 kfk__bpart *kfk__breq_leader_part(kfk__breq *r, kfk__btopic *t, int32_t partition,
                                   int *err);
 
+/* The client's address ("host:port"; "" once the connection closed). */
+const char *kfk__breq_peer(kfk__breq *r);
+
 /* Sets an int32 array field from n values. */
 int kfk__breq_i32s(kfk__breq *r, void *arr, const int32_t *vals, int32_t n);
 
@@ -87,6 +90,17 @@ kfk__bhandler kfk__h_list_offsets;
 kfk__bhandler kfk__h_offset_for_leader_epoch;
 kfk__bhandler kfk__h_delete_records;
 kfk__bhandler kfk__h_init_producer_id;
+kfk__bhandler kfk__h_find_coordinator;
+kfk__bhandler kfk__h_join_group;
+kfk__bhandler kfk__h_sync_group;
+kfk__bhandler kfk__h_heartbeat;
+kfk__bhandler kfk__h_leave_group;
+kfk__bhandler kfk__h_offset_commit;
+kfk__bhandler kfk__h_offset_fetch;
+kfk__bhandler kfk__h_offset_delete;
+kfk__bhandler kfk__h_describe_groups;
+kfk__bhandler kfk__h_list_groups;
+kfk__bhandler kfk__h_delete_groups;
 
 /* The APIs the broker answers, with the version range it advertises. */
 typedef struct kfk__bapi {
