@@ -841,6 +841,8 @@ int kfk__h_join_group(kfk__breq *r)
         self = kfk__group_member_by_instance(g, req->group_instance_id);
     if (!supports(g, self, req)) {
         join_error(r, KFK_ERR_INCONSISTENT_GROUP_PROTOCOL);
+        if (!g->exists)
+            kfk__group_delete(c, g); /* keep no trace of a refused first join */
         return 0;
     }
     g->exists = true;
