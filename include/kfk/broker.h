@@ -30,6 +30,13 @@ typedef struct kfk_cluster kfk_cluster_t;
  *   default.replication.factor=N  (default min(3, brokers))
  *   auto.create.topics.enable=true|false (default true)
  *   log.level=0..7            stderr log level (default 4: warnings)
+ *   group.initial.rebalance.delay.ms=N  wait for more members before a new
+ *                             group's first generation (default 0, as in
+ *                             Kafka's shipped server.properties)
+ *   group.min.session.timeout.ms=N, group.max.session.timeout.ms=N
+ *                             session timeouts JoinGroup may ask for
+ *                             (default 6000 and 1800000)
+ *   group.max.size=N          members per group (default unlimited)
  *   and topic defaults: retention.ms, retention.bytes, cleanup.policy,
  *   max.message.bytes, message.timestamp.type, segment.bytes.
  * Starts the I/O thread and listeners. Returns NULL and writes a message
