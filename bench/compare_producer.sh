@@ -16,6 +16,9 @@
 #   RECORDS=10000000 SIZE=100 CODECS="none lz4" REPEAT=2
 #   LAT_RATE=200000 LAT_SECONDS=20 BROKERS=1 PARTITIONS=6
 #   EXTRA="-X k=v ..." (given to both clients) OUT=(a new temporary dir)
+#   REP_START=1: with OUT of an earlier run and REP_START past its last
+#   repetition, the new runs are added to its results and the table
+#   covers both.
 # Quick check: RECORDS=200000 LAT_RATE=20000 LAT_SECONDS=2 REPEAT=1 bench/compare_producer.sh
 set -euo pipefail
 
@@ -43,7 +46,8 @@ for exe in "$KFK" "$RDK"; do
 done
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
-: > "$RESULTS"
+REP_START=${REP_START:-1}
+[ "$REP_START" -gt 1 ] || : > "$RESULTS"
 
 BROKER_PID=
 stop_broker() {
@@ -86,17 +90,20 @@ j = json.load(sys.stdin)
 print("%.0f rec/s, %.3f CPU s/M, p50 %s ms, p99 %s ms, errors %d" % (j["msgs_per_s"],
       j["cpu_s_per_m"], j["latency_p50_ms"], j["latency_p99_ms"], j["errors"]))'
 
-# run MODE CODEC CLIENT ARGS...: one measured run, its JSON line tagged.
+# run REP MODE CODEC CLIENT ARGS...: one measured run, its JSON line
+# tagged with the repetition and the load average before it (the machine
+# may be shared: a busy run says so).
 run() {
-    local mode=$1 codec=$2 client=$3
-    shift 3
+    local rep=$1 mode=$2 codec=$3 client=$4
+    shift 4
     local exe=$KFK sub=(perf produce)
     if [ "$client" = librdkafka ]; then
         exe=$RDK
         sub=()
     fi
     start_broker
-    local line
+    local line load
+    load=$(cut -d' ' -f1 /proc/loadavg)
     # shellcheck disable=SC2086 # EXTRA is a list of flags
     if ! line=$("$exe" "${sub[@]}" -b "$BOOTSTRAP" -t "$TOPIC" -s "$SIZE" -z "$codec" -a all \
                 -X enable.idempotence=true -X linger.ms=5 $EXTRA --json -q "$@" \
@@ -107,9 +114,10 @@ run() {
     bcpu=$(broker_cpu)
     stop_broker
     [ -n "$line" ] || exit 1
-    echo "{\"mode\":\"$mode\",\"broker_cpu_s\":$bcpu,\"run\":$line}" >> "$RESULTS"
-    printf '  %-10s %-10s %-5s %s\n' "$client" "$mode" "$codec" \
-        "$(echo "$line" | python3 -c "$SHOW_PY")" >&2
+    echo "{\"rep\":$rep,\"mode\":\"$mode\",\"load1\":$load,\"broker_cpu_s\":$bcpu,\"run\":$line}" \
+        >> "$RESULTS"
+    printf '  %-10s %-10s %-5s %s (load %s)\n' "$client" "$mode" "$codec" \
+        "$(echo "$line" | python3 -c "$SHOW_PY")" "$load" >&2
 }
 
 # Both clients, in the order the repetition number picks.
@@ -117,18 +125,18 @@ pair() {
     local rep=$1
     shift
     if [ $((rep % 2)) -eq 1 ]; then
-        run "$1" "$2" kfk "${@:3}"
-        run "$1" "$2" librdkafka "${@:3}"
+        run "$rep" "$1" "$2" kfk "${@:3}"
+        run "$rep" "$1" "$2" librdkafka "${@:3}"
     else
-        run "$1" "$2" librdkafka "${@:3}"
-        run "$1" "$2" kfk "${@:3}"
+        run "$rep" "$1" "$2" librdkafka "${@:3}"
+        run "$rep" "$1" "$2" kfk "${@:3}"
     fi
 }
 
 echo "compare_producer: $RECORDS x $SIZE B, acks=all, idempotent, linger.ms=5;" \
      "latency at $LAT_RATE rec/s for $LAT_SECONDS s; $REPEAT x each; $BROKERS broker(s)," \
      "$PARTITIONS partitions; results in $OUT" >&2
-for rep in $(seq "$REPEAT"); do
+for rep in $(seq "$REP_START" $((REP_START + REPEAT - 1))); do
     for codec in $CODECS; do
         pair "$rep" throughput "$codec" -n "$RECORDS"
     done
@@ -136,31 +144,36 @@ for rep in $(seq "$REPEAT"); do
 done
 
 python3 - "$RESULTS" <<'EOF'
-import json, sys
+import json, statistics, sys
 from collections import defaultdict
 
-runs = defaultdict(list)  # (mode, codec, client) -> [run]
+runs = defaultdict(list)  # (mode, codec, client) -> [run], in repetition order
 for line in open(sys.argv[1]):
     r = json.loads(line)
     j = r["run"]
-    j["broker_cpu_s"] = r["broker_cpu_s"]
+    for k in ("rep", "load1", "broker_cpu_s"):
+        j[k] = r[k]
     runs[(r["mode"], j["compression"], j["client"])].append(j)
 
 def rng(vals, fmt):
-    lo, hi = min(vals), max(vals)
-    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else fmt.format(lo) + "-" + fmt.format(hi)
+    lo, hi = fmt.format(min(vals)), fmt.format(max(vals))
+    return lo if lo == hi else lo + "-" + hi
 
-def ratio(a, b, key):
-    # Every kfk run against every librdkafka run of the configuration.
-    rs = [x[key] / y[key] for x in a for y in b if y[key]]
-    return rng(rs, "{:.2f}") if rs else "n/a"
+def ratios(a, b, key):
+    # kfk over librdkafka within each repetition: the two ran back to back,
+    # so they saw about the same machine. Range and median over repetitions.
+    byrep = {y["rep"]: y for y in b}
+    rs = [x[key] / byrep[x["rep"]][key] for x in a if x["rep"] in byrep and byrep[x["rep"]][key]]
+    if not rs:
+        return "n/a"
+    return f"{rng(rs, '{:.2f}')} (median {statistics.median(rs):.2f})"
 
+order = lambda k: (k[0] != "throughput", k[1], k[2] != "kfk")
 hdr = ("| run | codec | client | records/s | MB/s | CPU s / M records | p50 ms | p99 ms "
-       "| peak RSS MiB | broker CPU s | errors |")
+       "| peak RSS MiB | broker CPU s | load avg | errors |")
 print(hdr)
 print("|" + "---|" * (hdr.count("|") - 1))
-keys = sorted(runs, key=lambda k: (k[0] != "throughput", k[1], k[2] != "kfk"))
-for k in keys:
+for k in sorted(runs, key=order):
     v = runs[k]
     print(f"| {k[0]} | {k[1]} | {k[2]} | {rng([x['msgs_per_s'] / 1e6 for x in v], '{:.2f} M')} "
           f"| {rng([x['mb_per_s'] for x in v], '{:.0f}')} "
@@ -169,6 +182,7 @@ for k in keys:
           f"| {rng([x['latency_p99_ms'] for x in v], '{:.1f}')} "
           f"| {rng([x['max_rss_kb'] / 1024 for x in v], '{:.0f}')} "
           f"| {rng([x['broker_cpu_s'] for x in v], '{:.1f}')} "
+          f"| {rng([x['load1'] for x in v], '{:.1f}')} "
           f"| {sum(x['errors'] for x in v)} |")
 print()
 print("| run | codec | throughput kfk/rdk | CPU per M records kfk/rdk | p99 kfk/rdk |")
@@ -176,8 +190,8 @@ print("|---|---|---|---|---|")
 for mode, codec in sorted({(k[0], k[1]) for k in runs}, key=lambda m: (m[0] != "throughput", m[1])):
     a, b = runs.get((mode, codec, "kfk"), []), runs.get((mode, codec, "librdkafka"), [])
     if a and b:
-        print(f"| {mode} | {codec} | {ratio(a, b, 'msgs_per_s')} | {ratio(a, b, 'cpu_s_per_m')} "
-              f"| {ratio(a, b, 'latency_p99_ms')} |")
+        print(f"| {mode} | {codec} | {ratios(a, b, 'msgs_per_s')} "
+              f"| {ratios(a, b, 'cpu_s_per_m')} | {ratios(a, b, 'latency_p99_ms')} |")
 EOF
 if grep -q '"errors":[1-9]' "$RESULTS"; then
     echo "compare_producer: some records failed; see $OUT/clients.log" >&2
