@@ -32,19 +32,19 @@ static void str_of(kfk__str *s, const char *c)
 
 /* Fills the codec's topic-partition array (both messages have the same
  * shape: a topic and an int32 array) from ours. */
-#define FILL_TPS(arr, desc, src, cnt, a)                                        \
-    do {                                                                        \
-        if ((cnt) > 0) {                                                        \
-            (arr).v = kfk__struct_array_new((a), &(desc), (cnt));               \
-            if (!(arr).v)                                                       \
-                return arena_err((a), sizeof(*(arr).v));                        \
-        }                                                                       \
-        (arr).n = (cnt);                                                        \
-        for (int32_t i_ = 0; i_ < (cnt); i_++) {                                \
-            str_of(&(arr).v[i_].topic, (src)[i_].topic);                        \
-            (arr).v[i_].partitions.v = (src)[i_].partitions;                    \
-            (arr).v[i_].partitions.n = (src)[i_].n;                             \
-        }                                                                       \
+#define FILL_TPS(arr, desc, src, cnt, a)                                       \
+    do {                                                                       \
+        if ((cnt) > 0) {                                                       \
+            (arr).v = kfk__struct_array_new((a), &(desc), (cnt));              \
+            if (!(arr).v)                                                      \
+                return arena_err((a), sizeof(*(arr).v));                       \
+        }                                                                      \
+        (arr).n = (cnt);                                                       \
+        for (int32_t i_ = 0; i_ < (cnt); i_++) {                               \
+            str_of(&(arr).v[i_].topic, (src)[i_].topic);                       \
+            (arr).v[i_].partitions.v = (src)[i_].partitions;                   \
+            (arr).v[i_].partitions.n = (src)[i_].n;                            \
+        }                                                                      \
     } while (0)
 
 static int fill_subscription(kfk__consumer_protocol_subscription *s,
@@ -178,28 +178,27 @@ static int copy_bytes(kfk__arena *a, kfk__bytes b, const uint8_t **out,
 
 /* Copies the codec's topic-partition array into ours; partitions keep
  * pointing into the arena the codec decoded them into. */
-#define COPY_TPS(dst, ndst, arr, a)                                             \
-    do {                                                                        \
-        int32_t n_ = (arr).n > 0 ? (arr).n : 0;                                 \
-        kfk__assign_tp *v_ = NULL;                                              \
-        if (n_) {                                                               \
-            size_t sz_ = (size_t)n_ * sizeof(*v_);                              \
-            if (!(v_ = kfk__arena_alloc((a), sz_)))                             \
-                return arena_err((a), sz_);                                     \
-        }                                                                       \
-        for (int32_t i_ = 0; i_ < n_; i_++) {                                   \
-            int e_ = copy_str((a), (arr).v[i_].topic, &v_[i_].topic);           \
-            if (e_)                                                             \
-                return e_;                                                      \
-            if (!v_[i_].topic)                                                  \
-                return KFK_ERR__MALFORMED;                                      \
-            v_[i_].partitions = (arr).v[i_].partitions.v;                       \
-            v_[i_].n = (arr).v[i_].partitions.n > 0                             \
-                           ? (arr).v[i_].partitions.n                           \
-                           : 0;                                                 \
-        }                                                                       \
-        (dst) = v_;                                                             \
-        (ndst) = n_;                                                            \
+#define COPY_TPS(dst, ndst, arr, a)                                            \
+    do {                                                                       \
+        int32_t n_ = (arr).n > 0 ? (arr).n : 0;                                \
+        kfk__assign_tp *v_ = NULL;                                             \
+        if (n_) {                                                              \
+            size_t sz_ = (size_t)n_ * sizeof(*v_);                             \
+            if (!(v_ = kfk__arena_alloc((a), sz_)))                            \
+                return arena_err((a), sz_);                                    \
+        }                                                                      \
+        for (int32_t i_ = 0; i_ < n_; i_++) {                                  \
+            int e_ = copy_str((a), (arr).v[i_].topic, &v_[i_].topic);          \
+            if (e_)                                                            \
+                return e_;                                                     \
+            if (!v_[i_].topic)                                                 \
+                return KFK_ERR__MALFORMED;                                     \
+            v_[i_].partitions = (arr).v[i_].partitions.v;                      \
+            v_[i_].n =                                                         \
+                (arr).v[i_].partitions.n > 0 ? (arr).v[i_].partitions.n : 0;   \
+        }                                                                      \
+        (dst) = v_;                                                            \
+        (ndst) = n_;                                                           \
     } while (0)
 
 int kfk__subscription_decode(const uint8_t *buf, size_t len, kfk__arena *arena,
@@ -227,8 +226,8 @@ int kfk__subscription_decode(const uint8_t *buf, size_t len, kfk__arena *arena,
     }
     m->topics = topics;
     m->ntopics = nt;
-    if ((err = copy_bytes(arena, s->user_data, &m->user_data,
-                          &m->user_data_len)))
+    if ((err =
+             copy_bytes(arena, s->user_data, &m->user_data, &m->user_data_len)))
         return err;
     COPY_TPS(m->owned, m->nowned, s->owned_partitions, arena);
     m->generation = s->generation_id;
@@ -240,8 +239,8 @@ int kfk__assignment_decode(const uint8_t *buf, size_t len, kfk__arena *arena,
 {
     kfk__consumer_protocol_assignment *s;
     memset(a, 0, sizeof(*a));
-    int err = decode_versioned(&kfk__desc_consumer_protocol_assignment, buf, len,
-                               arena, (void **)&s);
+    int err = decode_versioned(&kfk__desc_consumer_protocol_assignment, buf,
+                               len, arena, (void **)&s);
     if (err)
         return err;
     kfk__assign_tp *tps;

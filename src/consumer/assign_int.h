@@ -19,13 +19,13 @@
  */
 typedef struct kfk__asg_prep {
     const kfk__assign_group *g;
-    int32_t nt;        /* metadata topics */
-    int32_t *t_idx;    /* topic rank -> index in g->topics */
-    int32_t *t_cnt;    /* topic rank -> partition count */
-    int32_t *t_hash;   /* open addressing: topic rank + 1, 0 empty */
-    uint32_t t_mask;   /* t_hash has t_mask + 1 slots */
-    int32_t nm;        /* members */
-    int32_t *m_idx;    /* member rank -> index in g->members */
+    int32_t nt;      /* metadata topics */
+    int32_t *t_idx;  /* topic rank -> index in g->topics */
+    int32_t *t_cnt;  /* topic rank -> partition count */
+    int32_t *t_hash; /* open addressing: topic rank + 1, 0 empty */
+    uint32_t t_mask; /* t_hash has t_mask + 1 slots */
+    int32_t nm;      /* members */
+    int32_t *m_idx;  /* member rank -> index in g->members */
     /* Member rank m subscribes to topic ranks sub[sub_off[m] ..
      * sub_off[m + 1]), ascending, without duplicates; topics without
      * metadata are left out. */

@@ -177,9 +177,9 @@ static int32_t walk_user_data(const uint8_t *ud, int32_t len, sticky *s,
             kfk__rd_i32(&r, &nparts) || nparts < 0 ||
             kfk__rbuf_left(&r) / 4 < (size_t)nparts)
             return MANY;
-        int32_t t = s ? kfk__asg_topic_rank(&s->p, (const char *)topic,
-                                            (size_t)tlen)
-                      : NONE;
+        int32_t t =
+            s ? kfk__asg_topic_rank(&s->p, (const char *)topic, (size_t)tlen)
+              : NONE;
         for (int32_t k = 0; k < nparts; k++) {
             kfk__rd_i32(&r, &part); /* length checked above */
             if (s)
@@ -345,7 +345,7 @@ typedef struct heap {
 
 static uint64_t hkey(const sticky *s, int32_t m)
 {
-    return (uint64_t)(uint32_t)cnt(s, m) << 32 | (uint32_t)~(uint32_t)m;
+    return (uint64_t)(uint32_t)cnt(s, m) << 32 | (uint32_t) ~(uint32_t)m;
 }
 
 static int heap_push(heap *h, uint64_t k)
@@ -424,7 +424,7 @@ static int balance(sticky *s)
                 err = heap_push(&h, hkey(s, m));
         while (h.n && !err) {
             uint64_t k = heap_pop(&h);
-            int32_t a = (int32_t)~(uint32_t)k;
+            int32_t a = (int32_t) ~(uint32_t)k;
             if (k != hkey(s, a))
                 continue; /* stale */
             int32_t b = give_one(s, a);

@@ -150,7 +150,8 @@ static int sort_topics(kfk__asg_prep *p)
 static int sort_members(kfk__asg_prep *p)
 {
     const kfk__assign_group *g = p->g;
-    named *v = kfk__malloc((g->nmembers ? (size_t)g->nmembers : 1) * sizeof(*v));
+    named *v =
+        kfk__malloc((g->nmembers ? (size_t)g->nmembers : 1) * sizeof(*v));
     if (!v)
         return KFK_ERR__NOMEM;
     int err = 0;
@@ -195,7 +196,8 @@ static int index_subscriptions(kfk__asg_prep *p)
         for (int32_t k = 0; k < m->ntopics; k++) {
             if (!m->topics[k])
                 return KFK_ERR__INVALID_ARG;
-            int32_t t = kfk__asg_topic_rank(p, m->topics[k], strlen(m->topics[k]));
+            int32_t t =
+                kfk__asg_topic_rank(p, m->topics[k], strlen(m->topics[k]));
             if (t >= 0)
                 p->sub[n++] = t;
         }
@@ -229,8 +231,8 @@ int kfk__asg_prep_init(kfk__asg_prep *p, const kfk__assign_group *g)
 {
     memset(p, 0, sizeof(*p));
     p->g = g;
-    if (g->nmembers < 0 || g->ntopics < 0 ||
-        (g->nmembers && !g->members) || (g->ntopics && !g->topics))
+    if (g->nmembers < 0 || g->ntopics < 0 || (g->nmembers && !g->members) ||
+        (g->ntopics && !g->topics))
         return KFK_ERR__INVALID_ARG;
     p->nt = g->ntopics;
     p->nm = g->nmembers;

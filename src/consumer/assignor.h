@@ -55,14 +55,14 @@ typedef struct kfk__assign_tp {
  * subscription (kfk__subscription_decode). */
 typedef struct kfk__assign_member {
     const char *member_id;
-    const char *instance_id; /* group.instance.id; NULL for dynamic members */
-    const char *rack;        /* client.rack; NULL if unset */
+    const char *instance_id;   /* group.instance.id; NULL for dynamic members */
+    const char *rack;          /* client.rack; NULL if unset */
     const char *const *topics; /* subscribed topics (any order) */
     int32_t ntopics;
     const kfk__assign_tp *owned; /* owned partitions (Subscription v1+) */
     int32_t nowned;
-    int32_t generation;         /* Subscription v2+; -1 unknown */
-    const uint8_t *user_data;   /* assignor-specific; NULL = none */
+    int32_t generation;       /* Subscription v2+; -1 unknown */
+    const uint8_t *user_data; /* assignor-specific; NULL = none */
     int32_t user_data_len;
 } kfk__assign_member;
 
@@ -105,8 +105,9 @@ typedef struct kfk__assignor kfk__assignor;
  * (duplicate member ids or topic names, negative counts). Runs on the
  * leader's consumer thread; must not block.
  */
-typedef int kfk__assign_fn(const kfk__assignor *self, const kfk__assign_group *g,
-                           kfk__arena *arena, kfk__member_assignment *out);
+typedef int kfk__assign_fn(const kfk__assignor *self,
+                           const kfk__assign_group *g, kfk__arena *arena,
+                           kfk__member_assignment *out);
 
 /*
  * The user data this member puts in its subscription, appended to w
@@ -125,7 +126,7 @@ struct kfk__assignor {
     kfk__rebalance_protocol protocol;
     kfk__assign_fn *assign;
     kfk__subscription_user_data_fn *user_data; /* NULL: no user data */
-    void *opaque; /* for user assignors */
+    void *opaque;                              /* for user assignors */
 };
 
 /* A built-in assignor by name, or NULL. The result is static. */

@@ -109,7 +109,8 @@ static void call_init(call *c, const tgroup *tg, const kfk__assignor *a)
             for (int p = 0; p < 64; p++)
                 if (tm->owned[t] >> p & 1)
                     c->parts[i][t][n++] = p;
-            c->owned[i][no++] = (kfk__assign_tp){tg->tname[t], c->parts[i][t], n};
+            c->owned[i][no++] =
+                (kfk__assign_tp){tg->tname[t], c->parts[i][t], n};
         }
         m->member_id = tm->id;
         m->instance_id = tm->is_static ? tm->inst : NULL;
@@ -118,9 +119,8 @@ static void call_init(call *c, const tgroup *tg, const kfk__assignor *a)
         m->generation = tm->generation;
         kfk__wbuf_init(&c->ud[i], 0);
         if (a->user_data) {
-            CHECK_CMP_eq(a->user_data(a, c->owned[i], no, tm->generation,
-                                          &c->ud[i]),
-                             0);
+            CHECK_CMP_eq(
+                a->user_data(a, c->owned[i], no, tm->generation, &c->ud[i]), 0);
             if (c->ud[i].len) {
                 m->user_data = c->ud[i].data;
                 m->user_data_len = (int32_t)c->ud[i].len;
@@ -155,9 +155,8 @@ static int run(const kfk__assignor *a, const tgroup *tg,
             const kfk__member_assignment *o = &c.out[i];
             for (int k = 0; k < o->ntopics; k++) {
                 if (k)
-                    CHECK_CMP_lt(strcmp(o->topics[k - 1].topic,
-                                            o->topics[k].topic),
-                                     0);
+                    CHECK_CMP_lt(
+                        strcmp(o->topics[k - 1].topic, o->topics[k].topic), 0);
                 int t = trank(tg, o->topics[k].topic);
                 CHECK_CMP_ge(t, 0);
                 for (int j = 0; j < o->topics[k].n; j++) {
@@ -235,14 +234,16 @@ static void adopt(tgroup *tg, uint64_t res[MAXM][MAXT], int32_t gen)
 
 static void remove_member(tgroup *tg, uint64_t res[MAXM][MAXT], int i)
 {
-    memmove(&tg->m[i], &tg->m[i + 1], sizeof(tg->m[0]) * (size_t)(tg->nm - i - 1));
+    memmove(&tg->m[i], &tg->m[i + 1],
+            sizeof(tg->m[0]) * (size_t)(tg->nm - i - 1));
     memmove(res[i], res[i + 1], sizeof(res[0]) * (size_t)(tg->nm - i - 1));
     tg->nm--;
 }
 
 static uint64_t res[MAXM][MAXT], res2[MAXM][MAXT];
 
-/* ---- known answers --------------------------------------------------------- */
+/* ---- known answers ---------------------------------------------------------
+ */
 
 START_TEST(range_java_example)
 {
@@ -477,9 +478,9 @@ START_TEST(builtin_table_and_bad_input)
                      KFK__REBALANCE_COOPERATIVE);
     ck_assert_int_eq(kfk__assignor_sticky.protocol, KFK__REBALANCE_EAGER);
 
-    const kfk__assignor *as[] = {&kfk__assignor_range, &kfk__assignor_roundrobin,
-                                 &kfk__assignor_sticky,
-                                 &kfk__assignor_cooperative_sticky};
+    const kfk__assignor *as[] = {
+        &kfk__assignor_range, &kfk__assignor_roundrobin, &kfk__assignor_sticky,
+        &kfk__assignor_cooperative_sticky};
     for (int k = 0; k < 4; k++) {
         tgroup tg = {0};
         add_topic(&tg, "t", 2);
@@ -498,7 +499,8 @@ START_TEST(builtin_table_and_bad_input)
 }
 END_TEST
 
-/* ---- properties over random groups ---------------------------------------- */
+/* ---- properties over random groups ----------------------------------------
+ */
 
 static uint64_t rng_state;
 
@@ -510,8 +512,8 @@ static uint32_t rnd(uint32_t n)
     return n ? (uint32_t)((rng_state >> 11) % n) : 0;
 }
 
-static const char *const topic_names[] = {"a", "b", "c", "d", "e", "f",
-                                          "g", "h", "missing"};
+static const char *const topic_names[] = {"a", "b", "c", "d",      "e",
+                                          "f", "g", "h", "missing"};
 
 /* A random group. equal: every member subscribes to the same topics. */
 static void random_group(tgroup *tg, bool equal)
@@ -563,8 +565,7 @@ static void check_valid(const tgroup *tg, uint64_t r[MAXM][MAXT], bool complete)
         uint64_t seen = 0, want = 0;
         bool anyone = false;
         for (int i = 0; i < tg->nm; i++) {
-            CHECK_MSG((seen & r[i][t]) == 0, "%s assigned twice",
-                          tg->tname[t]);
+            CHECK_MSG((seen & r[i][t]) == 0, "%s assigned twice", tg->tname[t]);
             seen |= r[i][t];
             if (r[i][t])
                 CHECK(subscribes(&tg->m[i], tg->tname[t]));
@@ -574,9 +575,8 @@ static void check_valid(const tgroup *tg, uint64_t r[MAXM][MAXT], bool complete)
             want = tg->tcnt[t] == 64 ? ~0ull : (1ull << tg->tcnt[t]) - 1;
         CHECK((seen & ~want) == 0);
         if (complete)
-            CHECK_MSG(seen == want, "%s: %llx of %llx assigned",
-                          tg->tname[t], (unsigned long long)seen,
-                          (unsigned long long)want);
+            CHECK_MSG(seen == want, "%s: %llx of %llx assigned", tg->tname[t],
+                      (unsigned long long)seen, (unsigned long long)want);
     }
 }
 
@@ -590,13 +590,13 @@ static void check_balanced(const tgroup *tg, uint64_t r[MAXM][MAXT])
                 continue;
             for (int t = 0; t < tg->nt; t++)
                 CHECK_MSG(!r[a][t] || !subscribes(&tg->m[b], tg->tname[t]),
-                              "%s (%d) could give %s to %s (%d)", tg->m[a].id,
-                              count(r[a]), tg->tname[t], tg->m[b].id,
-                              count(r[b]));
+                          "%s (%d) could give %s to %s (%d)", tg->m[a].id,
+                          count(r[a]), tg->tname[t], tg->m[b].id, count(r[b]));
         }
 }
 
-static bool same(const tgroup *tg, uint64_t x[MAXM][MAXT], uint64_t y[MAXM][MAXT])
+static bool same(const tgroup *tg, uint64_t x[MAXM][MAXT],
+                 uint64_t y[MAXM][MAXT])
 {
     for (int i = 0; i < tg->nm; i++)
         if (memcmp(x[i], y[i], sizeof(x[i])) != 0)
@@ -744,8 +744,8 @@ static void coop_rebalance(tgroup *tg, int32_t gen)
             for (int p = 0; p < 64; p++)
                 if ((res[i][t] & ~tg->m[i].owned[t]) >> p & 1)
                     CHECK_MSG(!owned_elsewhere(tg, i, t, p),
-                                  "%s:%d given to %s while owned elsewhere",
-                                  tg->tname[t], p, tg->m[i].id);
+                              "%s:%d given to %s while owned elsewhere",
+                              tg->tname[t], p, tg->m[i].id);
     adopt(tg, res, gen);
 }
 
@@ -816,9 +816,9 @@ END_TEST
  * nothing (the sanitizer build checks the leaks). */
 START_TEST(allocation_failures)
 {
-    const kfk__assignor *as[] = {&kfk__assignor_range, &kfk__assignor_roundrobin,
-                                 &kfk__assignor_sticky,
-                                 &kfk__assignor_cooperative_sticky};
+    const kfk__assignor *as[] = {
+        &kfk__assignor_range, &kfk__assignor_roundrobin, &kfk__assignor_sticky,
+        &kfk__assignor_cooperative_sticky};
     rng_state = 77;
     tgroup tg;
     do
@@ -841,7 +841,8 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
-/* ---- protocol bytes --------------------------------------------------------- */
+/* ---- protocol bytes ---------------------------------------------------------
+ */
 
 static void check_bytes(const kfk__wbuf *w, const uint8_t *want, size_t n)
 {
@@ -854,13 +855,13 @@ static void check_bytes(const kfk__wbuf *w, const uint8_t *want, size_t n)
 /* Subscription v3 as a Java client writes it: topics ["t0"], null user
  * data, owned t0:[0,1], generation 7, rack "r1". */
 static const uint8_t sub_v3[] = {
-    0, 3,                                 /* version */
-    0, 0, 0, 1, 0, 2, 't', '0',           /* Topics */
-    0xff, 0xff, 0xff, 0xff,               /* UserData: null */
-    0, 0, 0, 1, 0, 2, 't', '0',           /* OwnedPartitions: t0 */
-    0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1,   /* [0, 1] */
-    0, 0, 0, 7,                           /* GenerationId */
-    0, 2, 'r', '1',                       /* RackId */
+    0,    3,                                /* version */
+    0,    0,    0,    1,    0, 2, 't', '0', /* Topics */
+    0xff, 0xff, 0xff, 0xff,                 /* UserData: null */
+    0,    0,    0,    1,    0, 2, 't', '0', /* OwnedPartitions: t0 */
+    0,    0,    0,    2,    0, 0, 0,   0,   0, 0, 0, 1, /* [0, 1] */
+    0,    0,    0,    7,                                /* GenerationId */
+    0,    2,    'r',  '1',                              /* RackId */
 };
 
 /* Subscription v0: topics ["a", "b"], user data "xyz". */
@@ -876,7 +877,8 @@ START_TEST(subscription_golden)
     kfk__arena_init(&a, 0);
     kfk__wbuf_init(&w, 0);
 
-    ck_assert_int_eq(kfk__subscription_decode(sub_v3, sizeof(sub_v3), &a, &m), 0);
+    ck_assert_int_eq(kfk__subscription_decode(sub_v3, sizeof(sub_v3), &a, &m),
+                     0);
     ck_assert_int_eq(m.ntopics, 1);
     ck_assert_str_eq(m.topics[0], "t0");
     ck_assert_ptr_null(m.user_data);
@@ -890,7 +892,8 @@ START_TEST(subscription_golden)
     ck_assert_int_eq(kfk__subscription_encode(&m, 3, &w), 0);
     check_bytes(&w, sub_v3, sizeof(sub_v3));
 
-    ck_assert_int_eq(kfk__subscription_decode(sub_v0, sizeof(sub_v0), &a, &m), 0);
+    ck_assert_int_eq(kfk__subscription_decode(sub_v0, sizeof(sub_v0), &a, &m),
+                     0);
     ck_assert_int_eq(m.ntopics, 2);
     ck_assert_str_eq(m.topics[1], "b");
     ck_assert_int_eq(m.user_data_len, 3);
@@ -937,9 +940,14 @@ START_TEST(subscription_roundtrip_all_versions)
     kfk__assign_tp owned[] = {{"x", p0, 2}, {"y", p1, 1}};
     const char *topics[] = {"x", "y", "z"};
     const uint8_t ud[] = {1, 2, 3, 4};
-    kfk__assign_member in = {.member_id = "ignored", .rack = "rack-a",
-                             .topics = topics, .ntopics = 3, .owned = owned,
-                             .nowned = 2, .generation = 42, .user_data = ud,
+    kfk__assign_member in = {.member_id = "ignored",
+                             .rack = "rack-a",
+                             .topics = topics,
+                             .ntopics = 3,
+                             .owned = owned,
+                             .nowned = 2,
+                             .generation = 42,
+                             .user_data = ud,
                              .user_data_len = 4};
     for (int16_t v = 0; v <= KFK__CONSUMER_PROTOCOL_VERSION; v++) {
         kfk__arena a;
@@ -968,7 +976,8 @@ START_TEST(subscription_roundtrip_all_versions)
     }
     kfk__wbuf w;
     kfk__wbuf_init(&w, 0);
-    ck_assert_int_eq(kfk__subscription_encode(&in, -1, &w), KFK_ERR__INVALID_ARG);
+    ck_assert_int_eq(kfk__subscription_encode(&in, -1, &w),
+                     KFK_ERR__INVALID_ARG);
     kfk__wbuf_free(&w);
 }
 END_TEST
@@ -976,10 +985,8 @@ END_TEST
 /* Assignment v0 and v3 differ only in the version: t0:[0,1], t1:[2], null
  * user data. */
 static const uint8_t asg_v3[] = {
-    0, 3, 0, 0, 0, 2,
-    0, 2, 't', '0', 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1,
-    0, 2, 't', '1', 0, 0, 0, 1, 0, 0, 0, 2,
-    0xff, 0xff, 0xff, 0xff,
+    0, 3, 0, 0, 0, 2,   0,   2, 't', '0', 0, 0, 0, 2, 0, 0,    0,    0,    0,
+    0, 0, 1, 0, 2, 't', '1', 0, 0,   0,   1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff,
 };
 
 START_TEST(assignment_golden_and_roundtrip)
@@ -1032,8 +1039,8 @@ START_TEST(sticky_user_data_golden)
     kfk__wbuf_init(&w, 0);
     const kfk__assignor *s = &kfk__assignor_sticky;
     ck_assert_int_eq(s->user_data(s, owned, 1, 5, &w), 0);
-    const uint8_t v1[] = {0, 0, 0, 1, 0, 2, 't', '0', 0, 0, 0, 1,
-                          0, 0, 0, 2, 0, 0, 0, 5};
+    const uint8_t v1[] = {0, 0, 0, 1, 0, 2, 't', '0', 0, 0,
+                          0, 1, 0, 0, 0, 2, 0,   0,   0, 5};
     check_bytes(&w, v1, sizeof(v1));
     kfk__wbuf_reset(&w);
     ck_assert_int_eq(s->user_data(s, NULL, 0, -1, &w), 0);
@@ -1048,8 +1055,12 @@ START_TEST(sticky_user_data_golden)
     /* v0 user data from an old member: it keeps t0:2. */
     const char *topics[] = {"t0"};
     kfk__assign_member mm[2] = {
-        {.member_id = "A", .topics = topics, .ntopics = 1, .generation = -1,
-         .user_data = v1, .user_data_len = 16},
+        {.member_id = "A",
+         .topics = topics,
+         .ntopics = 1,
+         .generation = -1,
+         .user_data = v1,
+         .user_data_len = 16},
         {.member_id = "B", .topics = topics, .ntopics = 1, .generation = -1},
     };
     kfk__assign_topic t = {"t0", 4, NULL};
@@ -1070,12 +1081,19 @@ START_TEST(sticky_user_data_golden)
      * subscription has none (v0/v1). */
     int32_t p1[] = {1};
     kfk__assign_tp o1[] = {{"t0", p1, 1}};
-    mm[0] = (kfk__assign_member){.member_id = "A", .topics = topics,
-                                 .ntopics = 1, .generation = -1, .owned = o1,
-                                 .nowned = 1, .user_data = gen,
+    mm[0] = (kfk__assign_member){.member_id = "A",
+                                 .topics = topics,
+                                 .ntopics = 1,
+                                 .generation = -1,
+                                 .owned = o1,
+                                 .nowned = 1,
+                                 .user_data = gen,
                                  .user_data_len = 4};
-    mm[1] = (kfk__assign_member){.member_id = "B", .topics = topics,
-                                 .ntopics = 1, .generation = 4, .owned = o1,
+    mm[1] = (kfk__assign_member){.member_id = "B",
+                                 .topics = topics,
+                                 .ntopics = 1,
+                                 .generation = 4,
+                                 .owned = o1,
                                  .nowned = 1};
     ck_assert_int_eq(c->assign(c, &g, &a, out), 0);
     /* A (generation 5 from its user data) beats B (4) for t0:1. */
@@ -1087,7 +1105,8 @@ START_TEST(sticky_user_data_golden)
 }
 END_TEST
 
-/* ---- timing ------------------------------------------------------------------ */
+/* ---- timing
+ * ------------------------------------------------------------------ */
 
 /* 1000 members x 1000 topics x 10 partitions: a fresh sticky assignment,
  * then the rebalance after one member left. Prints the times; asserts
@@ -1107,8 +1126,10 @@ START_TEST(sticky_large_group_timing)
     }
     for (int i = 0; i < NM; i++) {
         snprintf(mids[i], sizeof(mids[i]), "m%03d", i);
-        mm[i] = (kfk__assign_member){.member_id = mids[i], .topics = topics,
-                                     .ntopics = NT, .generation = -1};
+        mm[i] = (kfk__assign_member){.member_id = mids[i],
+                                     .topics = topics,
+                                     .ntopics = NT,
+                                     .generation = -1};
     }
     kfk__assign_group g = {mm, NM, tmeta, NT};
     const kfk__assignor *c = &kfk__assignor_cooperative_sticky;
