@@ -414,6 +414,32 @@ static int64_t fetch_offset(tclient *t, int16_t v, const char *group, const char
 
 /* ---- tests -------------------------------------------------------------------- */
 
+START_TEST(api_versions_advertised)
+{
+    static const struct {
+        int16_t key, max;
+    } want[] = {{8, 9}, {9, 9}, {10, 6}, {11, 9}, {12, 4}, {13, 5},
+                {14, 5}, {15, 5}, {16, 5}, {42, 2}, {47, 0}};
+    tclient t;
+    ck_assert_int_eq(tclient_connect(&t, kfk_cluster_bootstrap(cluster)), 0);
+    kfk__api_versions_request rq;
+    kfk__msg_init(&kfk__desc_api_versions_request, &rq);
+    kfk__api_versions_response *r;
+    ck_assert_int_eq(tclient_call(&t, 18, 3, &rq, (void **)&r), 0);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        bool found = false;
+        for (int32_t k = 0; k < r->api_keys.n; k++)
+            if (r->api_keys.v[k].api_key == want[i].key) {
+                found = true;
+                ck_assert_int_eq(r->api_keys.v[k].min_version, 0);
+                ck_assert_int_eq(r->api_keys.v[k].max_version, want[i].max);
+            }
+        ck_assert_msg(found, "api %d not advertised", want[i].key);
+    }
+    tclient_close(&t);
+}
+END_TEST
+
 START_TEST(find_coordinator)
 {
     tclient t;
@@ -1288,6 +1314,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("groups");
     tcase_add_checked_fixture(tc, setup3, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, api_versions_advertised);
     tcase_add_test(tc, find_coordinator);
     tcase_add_test(tc, single_member);
     tcase_add_test(tc, two_members_rebalance);
