@@ -8,7 +8,7 @@
  * trailing bytes are no error. Decoded values are copied into the arena
  * as NUL-terminated strings, the shape the assignors take.
  */
-#include "consumer/assignor.h"
+#include "consumer/assign_int.h"
 
 #include <kfk/error.h>
 #include <string.h>
@@ -17,11 +17,6 @@
 #include "proto/gen/consumer_protocol_subscription.h"
 
 #define ARENA_CAP ((size_t)64 << 20)
-
-static int arena_err(const kfk__arena *a, size_t n)
-{
-    return kfk__arena_over_cap(a, n) ? KFK_ERR__TOO_LARGE : KFK_ERR__NOMEM;
-}
 
 /* ---- encoding -------------------------------------------------------- */
 
@@ -37,7 +32,8 @@ static void str_of(kfk__str *s, const char *c)
         if ((cnt) > 0) {                                                       \
             (arr).v = kfk__struct_array_new((a), &(desc), (cnt));              \
             if (!(arr).v)                                                      \
-                return arena_err((a), sizeof(*(arr).v));                       \
+                return kfk__asg_arena_err((a),                                 \
+                                          (size_t)(cnt) * sizeof(*(arr).v));   \
         }                                                                      \
         (arr).n = (cnt);                                                       \
         for (int32_t i_ = 0; i_ < (cnt); i_++) {                               \
@@ -54,7 +50,7 @@ static int fill_subscription(kfk__consumer_protocol_subscription *s,
     if (m->ntopics > 0) {
         size_t sz = (size_t)m->ntopics * sizeof(kfk__str);
         if (!(s->topics.v = kfk__arena_alloc(a, sz)))
-            return arena_err(a, sz);
+            return kfk__asg_arena_err(a, sz);
     }
     s->topics.n = m->ntopics;
     for (int32_t i = 0; i < m->ntopics; i++)
@@ -151,7 +147,7 @@ static int copy_str(kfk__arena *a, kfk__str s, const char **out)
         return KFK_ERR__MALFORMED;
     char *c = kfk__arena_alloc(a, (size_t)s.len + 1);
     if (!c)
-        return arena_err(a, (size_t)s.len + 1);
+        return kfk__asg_arena_err(a, (size_t)s.len + 1);
     if (s.len)
         memcpy(c, s.ptr, (size_t)s.len);
     c[s.len] = '\0';
@@ -168,7 +164,7 @@ static int copy_bytes(kfk__arena *a, kfk__bytes b, const uint8_t **out,
         return 0;
     uint8_t *c = kfk__arena_alloc(a, (size_t)b.len + 1);
     if (!c)
-        return arena_err(a, (size_t)b.len + 1);
+        return kfk__asg_arena_err(a, (size_t)b.len + 1);
     if (b.len)
         memcpy(c, b.ptr, (size_t)b.len);
     *out = c;
@@ -185,7 +181,7 @@ static int copy_bytes(kfk__arena *a, kfk__bytes b, const uint8_t **out,
         if (n_) {                                                              \
             size_t sz_ = (size_t)n_ * sizeof(*v_);                             \
             if (!(v_ = kfk__arena_alloc((a), sz_)))                            \
-                return arena_err((a), sz_);                                    \
+                return kfk__asg_arena_err((a), sz_);                           \
         }                                                                      \
         for (int32_t i_ = 0; i_ < n_; i_++) {                                  \
             int e_ = copy_str((a), (arr).v[i_].topic, &v_[i_].topic);          \
@@ -216,7 +212,7 @@ int kfk__subscription_decode(const uint8_t *buf, size_t len, kfk__arena *arena,
     if (nt) {
         size_t sz = (size_t)nt * sizeof(*topics);
         if (!(topics = kfk__arena_alloc(arena, sz)))
-            return arena_err(arena, sz);
+            return kfk__asg_arena_err(arena, sz);
     }
     for (int32_t i = 0; i < nt; i++) {
         if ((err = copy_str(arena, s->topics.v[i], &topics[i])))

@@ -67,6 +67,13 @@ int kfk__asg_push(kfk__asg_list *l, uint64_t key); /* 0 or NOMEM */
 int kfk__asg_emit(const kfk__asg_prep *p, kfk__asg_list *lists,
                   kfk__arena *arena, kfk__member_assignment *out);
 
+/* qsort comparator for uint64_t keys. */
+int kfk__asg_cmp_u64(const void *x, const void *y);
+
+/* The error for a failed kfk__arena_alloc of n bytes: TOO_LARGE past the
+ * arena's cap, NOMEM otherwise. */
+int kfk__asg_arena_err(const kfk__arena *a, size_t n);
+
 /* Frees nm lists and the array holding them. NULL is fine. */
 void kfk__asg_lists_free(kfk__asg_list *lists, int32_t nm);
 

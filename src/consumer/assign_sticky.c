@@ -301,12 +301,6 @@ static int keep(sticky *s)
     return 0;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
 static int fill(sticky *s)
 {
     const kfk__asg_prep *p = &s->p;
@@ -325,7 +319,7 @@ static int fill(sticky *s)
             order[n++] = (uint64_t)(p->tsub_off[t + 1] - p->tsub_off[t]) << 32 |
                          (uint32_t)pid;
     }
-    qsort(order, n, sizeof(*order), cmp_u64);
+    qsort(order, n, sizeof(*order), kfk__asg_cmp_u64);
     int err = 0;
     for (size_t i = 0; i < n && !err; i++) {
         int32_t pid = (int32_t)(uint32_t)order[i];

@@ -293,13 +293,13 @@ void kfk__asg_lists_free(kfk__asg_list *lists, int32_t nm)
     kfk__free(lists);
 }
 
-static int cmp_u64(const void *x, const void *y)
+int kfk__asg_cmp_u64(const void *x, const void *y)
 {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return a < b ? -1 : a > b;
 }
 
-static int arena_err(const kfk__arena *a, size_t n)
+int kfk__asg_arena_err(const kfk__arena *a, size_t n)
 {
     return kfk__arena_over_cap(a, n) ? KFK_ERR__TOO_LARGE : KFK_ERR__NOMEM;
 }
@@ -311,18 +311,18 @@ static int emit_one(const kfk__asg_prep *p, kfk__asg_list *l, kfk__arena *a,
     memset(out, 0, sizeof(*out));
     if (l->n == 0)
         return 0;
-    qsort(l->v, (size_t)l->n, sizeof(uint64_t), cmp_u64);
+    qsort(l->v, (size_t)l->n, sizeof(uint64_t), kfk__asg_cmp_u64);
     int32_t nt = 0;
     for (int32_t k = 0; k < l->n; k++)
         nt += k == 0 || (l->v[k] >> 32) != (l->v[k - 1] >> 32);
     size_t sz = (size_t)nt * sizeof(kfk__assign_tp);
     kfk__assign_tp *tps = kfk__arena_alloc(a, sz);
     if (!tps)
-        return arena_err(a, sz);
+        return kfk__asg_arena_err(a, sz);
     sz = (size_t)l->n * sizeof(int32_t);
     int32_t *parts = kfk__arena_alloc(a, sz);
     if (!parts)
-        return arena_err(a, sz);
+        return kfk__asg_arena_err(a, sz);
     int32_t t = -1;
     for (int32_t k = 0; k < l->n; k++) {
         if (k == 0 || (l->v[k] >> 32) != (l->v[k - 1] >> 32)) {

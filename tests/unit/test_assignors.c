@@ -1105,6 +1105,69 @@ START_TEST(sticky_user_data_golden)
 }
 END_TEST
 
+/* Damaged bytes: every decoder answers with a value or an error, never
+ * reads outside its input (the sanitizer build checks), and the sticky
+ * assignors treat damaged user data as no previous assignment. */
+START_TEST(hostile_bytes)
+{
+    static const struct {
+        const uint8_t *b;
+        size_t n;
+    } seeds[] = {{sub_v3, sizeof(sub_v3)},
+                 {sub_v0, sizeof(sub_v0)},
+                 {asg_v3, sizeof(asg_v3)}};
+    rng_state = 0xfeedfacecafebeefull;
+    for (int n = 0; n < 3000; n++) {
+        uint8_t buf[64];
+        size_t k = rnd(3), len = seeds[k].n;
+        memcpy(buf, seeds[k].b, len);
+        for (int f = 1 + (int)rnd(3); f > 0; f--)
+            buf[rnd((uint32_t)len)] = (uint8_t)rnd(256);
+        if (rnd(2))
+            len = rnd((uint32_t)len + 1);
+        kfk__arena a;
+        kfk__arena_init(&a, 1 << 20);
+        kfk__assign_member m;
+        kfk__member_assignment ma;
+        int err = kfk__subscription_decode(buf, len, &a, &m);
+        CHECK(err == 0 || err == KFK_ERR__TRUNCATED ||
+              err == KFK_ERR__MALFORMED || err == KFK_ERR__TOO_LARGE);
+        err = kfk__assignment_decode(buf, len, &a, &ma);
+        CHECK(err == 0 || err == KFK_ERR__TRUNCATED ||
+              err == KFK_ERR__MALFORMED || err == KFK_ERR__TOO_LARGE);
+
+        /* The same bytes as user data for both sticky assignors. */
+        const char *topics[] = {"t0"};
+        kfk__assign_member mm[2] = {
+            {.member_id = "A",
+             .topics = topics,
+             .ntopics = 1,
+             .generation = -1,
+             .user_data = buf,
+             .user_data_len = (int32_t)len},
+            {.member_id = "B",
+             .topics = topics,
+             .ntopics = 1,
+             .generation = -1},
+        };
+        kfk__assign_topic t = {"t0", 3, NULL};
+        kfk__assign_group g = {mm, 2, &t, 1};
+        kfk__member_assignment out[2];
+        for (int s = 0; s < 2; s++) {
+            const kfk__assignor *as =
+                s ? &kfk__assignor_cooperative_sticky : &kfk__assignor_sticky;
+            CHECK(as->assign(as, &g, &a, out) == 0);
+            int32_t total = 0;
+            for (int i = 0; i < 2; i++)
+                for (int32_t j = 0; j < out[i].ntopics; j++)
+                    total += out[i].topics[j].n;
+            CHECK(total == 3);
+        }
+        kfk__arena_free(&a);
+    }
+}
+END_TEST
+
 /* ---- timing
  * ------------------------------------------------------------------ */
 
@@ -1201,6 +1264,7 @@ static Suite *assignors_suite(void)
     tcase_add_test(tc, subscription_roundtrip_all_versions);
     tcase_add_test(tc, assignment_golden_and_roundtrip);
     tcase_add_test(tc, sticky_user_data_golden);
+    tcase_add_test(tc, hostile_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
