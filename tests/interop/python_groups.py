@@ -12,6 +12,9 @@ group coordinator of `kfk broker --brokers 3`.
 - confluent-kafka static membership (group.instance.id): one of two static
   members restarts within its session timeout; it gets its partitions back
   and the other member sees no rebalance.
+- confluent-kafka coordinator failover: the group's coordinator is moved
+  (`coordinator GROUP ID` on the broker's stdin) and then stopped while two
+  members consume; they follow it and commit the final offsets.
 - kafka-python KafkaConsumer: group consumption with commits, checked with
   committed().
 - Admin: kafka-python's KafkaAdminClient list_consumer_groups /
@@ -80,6 +83,8 @@ class Member(threading.Thread):
         self.error = None
         self.stop_evt = threading.Event()
         self.closed = False
+        self.commit_errors = []
+        self.retry_commits = False
 
     def on_assign(self, c, parts):
         self.assign_calls += 1
@@ -103,9 +108,30 @@ class Member(threading.Thread):
                 self.got.append((m.partition(), m.offset(), int(m.value())))
                 if self.sink is not None:
                     self.sink.append(int(m.value()))
-                self.c.commit(message=m, asynchronous=False)
+                self.commit(m)
         except Exception as e:  # reported by stop()
             self.error = e
+
+    def commit(self, m):
+        """Commits m's offset; while the coordinator moves, retries. A
+        rebalance fences the commit: the partition's next owner reads the
+        record again (at least once), which tests that expect exactly once
+        would notice."""
+        KE = self.ck.KafkaError
+        for _ in range(100):
+            try:
+                self.c.commit(message=m, asynchronous=False)
+                return
+            except self.ck.KafkaException as e:
+                code = e.args[0].code()
+                self.commit_errors.append(code)
+                if code in (KE.REBALANCE_IN_PROGRESS, KE.ILLEGAL_GENERATION,
+                            KE.UNKNOWN_MEMBER_ID, KE._NO_OFFSET, KE._ASSIGNMENT_LOST):
+                    return
+                if not self.retry_commits:
+                    raise
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name_}: commit kept failing: {self.commit_errors[-5:]}")
 
     def stop(self, close=True):
         self.stop_evt.set()
@@ -232,6 +258,68 @@ def test_static(ck, b, topic):
     log("static: restarted member got its partitions back without a rebalance")
 
 
+def java_hash(s):
+    """Java's String.hashCode (ASCII ids)."""
+    h = 0
+    for ch in s:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= (1 << 31) else h
+
+
+def coordinator_of(group, brokers=3):
+    """The broker kfk broker picks for a group while all brokers run:
+    abs(hashCode) % 50 (a __consumer_offsets partition), then modulo the
+    broker count."""
+    h = java_hash(group)
+    return (0 if h == -(1 << 31) else abs(h)) % 50 % brokers + 1
+
+
+def test_coordinator_failover(ck, b, topic):
+    """Two members keep consuming while the group's coordinator is moved
+    (`coordinator G ID`) and then stopped (`stop ID`); they find the new
+    one, and every record is read with the final offsets committed."""
+    group = common.unique_topic("grp-failover")
+    first = coordinator_of(group)
+    moved = first % 3 + 1
+    sink = []
+    members = [Member(ck, b.bootstrap, group, topic, f"failover-{i}", sink=sink)
+               for i in range(2)]
+    for m in members:
+        m.retry_commits = True
+        m.start()
+    wait_split(members, "two members to split the topic")
+    base = COUNT + 60  # records already in the topic
+    common.wait_until(lambda: len(set(sink)) >= base, 60, "the existing records to be read")
+    b.command(f"coordinator {group} {moved}")
+    # The prediction above must match the broker, or nothing moved.
+    check(b.log_level < 5 or
+          f"group {group}: coordinator {first} -> {moved}" in b.stderr_text(),
+          f"the broker did not log moving {group} from broker {first} to {moved}")
+    produce(ck, b.bootstrap, topic, base, 60)
+    common.wait_until(lambda: len(set(sink)) >= base + 60, 60,
+                      "records produced after the coordinator moved")
+    b.command(f"stop {moved}")
+    produce(ck, b.bootstrap, topic, base + 60, 60)
+    common.wait_until(lambda: len(set(sink)) >= base + 120, 60,
+                      "records produced after the coordinator stopped")
+    total = base + 120
+    ends = end_offsets(ck, b.bootstrap, topic)
+    check(sum(ends.values()) == total, f"end offsets {ends} do not add up to {total}")
+
+    def committed_all():
+        got = members[0].c.committed([ck.TopicPartition(topic, p) for p in range(PARTITIONS)],
+                                     timeout=10)
+        return all(tp.offset == ends[tp.partition] for tp in got)
+    common.wait_until(committed_all, 30, "the final offsets to be committed")
+    for m in members:
+        m.stop()
+    check(set(sink) == set(range(total)), "records were lost across the coordinator moves")
+    errs = sorted({e for m in members for e in m.commit_errors})
+    log(f"failover: coordinator {first} -> {moved} -> stopped; {len(sink)} reads of {total} "
+        f"records; commit errors seen: {errs}")
+    b.command(f"start {moved}")
+
+
 def test_kafka_python(kafka, ck, b, topic):
     group = common.unique_topic("grp-kp")
     c = kafka.KafkaConsumer(topic, bootstrap_servers=b.bootstrap, group_id=group,
@@ -292,6 +380,7 @@ def test(args):
         g1 = test_split_and_resume(ck, b, topic)
         test_cooperative(ck, b, topic)
         test_static(ck, b, topic)
+        test_coordinator_failover(ck, b, topic)
         g2 = test_kafka_python(kafka, ck, b, topic)
         test_admin(kafka, ck, b, topic, [g1, g2])
         b.check_alive()
