@@ -206,8 +206,6 @@ static void member_claims(sticky *s, int32_t m)
         gen = (int32_t)kfk__load_be32(ud);
     for (int32_t i = 0; i < mb->nowned; i++) {
         const kfk__assign_tp *tp = &mb->owned[i];
-        if (!tp->topic)
-            continue;
         int32_t t = kfk__asg_topic_rank(&s->p, tp->topic, strlen(tp->topic));
         for (int32_t k = 0; k < tp->n; k++)
             add_claim(s, m, t, tp->partitions[k], gen);
@@ -443,7 +441,7 @@ static bool owns(const sticky *s, int32_t m, int32_t pid)
     int32_t t = s->ptopic[pid], part = pid - s->base[t];
     const char *name = s->p.g->topics[s->p.t_idx[t]].name;
     for (int32_t i = 0; i < mb->nowned; i++) {
-        if (!mb->owned[i].topic || strcmp(mb->owned[i].topic, name) != 0)
+        if (strcmp(mb->owned[i].topic, name) != 0)
             continue;
         for (int32_t k = 0; k < mb->owned[i].n; k++)
             if (mb->owned[i].partitions[k] == part)

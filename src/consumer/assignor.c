@@ -147,6 +147,19 @@ static int sort_topics(kfk__asg_prep *p)
     return err;
 }
 
+/* Counts and pointers agree, so no assignor has to check them again. */
+static bool member_ok(const kfk__assign_member *m)
+{
+    if (!m->member_id || m->ntopics < 0 || m->nowned < 0 ||
+        (m->ntopics && !m->topics) || (m->nowned && !m->owned))
+        return false;
+    for (int32_t i = 0; i < m->nowned; i++)
+        if (!m->owned[i].topic || m->owned[i].n < 0 ||
+            (m->owned[i].n && !m->owned[i].partitions))
+            return false;
+    return true;
+}
+
 static int sort_members(kfk__asg_prep *p)
 {
     const kfk__assign_group *g = p->g;
@@ -157,7 +170,7 @@ static int sort_members(kfk__asg_prep *p)
     int err = 0;
     for (int32_t i = 0; i < g->nmembers && !err; i++) {
         const kfk__assign_member *m = &g->members[i];
-        if (!m->member_id || m->ntopics < 0 || m->nowned < 0)
+        if (!member_ok(m))
             err = KFK_ERR__INVALID_ARG;
         v[i] = (named){m->instance_id, m->member_id, i};
     }

@@ -102,7 +102,8 @@ typedef struct kfk__assignor kfk__assignor;
  * arena (which the caller frees); topic names point at g->topics' names.
  * Nothing in g is modified.
  * Returns 0, KFK_ERR__NOMEM / TOO_LARGE (arena), or KFK_ERR__INVALID_ARG
- * (duplicate member ids or topic names, negative counts). Runs on the
+ * (duplicate member ids or topic names, negative counts, NULL where a
+ * name or a non-empty array is due). Runs on the
  * leader's consumer thread; must not block.
  */
 typedef int kfk__assign_fn(const kfk__assignor *self,

@@ -495,6 +495,25 @@ START_TEST(builtin_table_and_bad_input)
         expect(&tg, res, 0, "");
         tg.nm = 0;
         ck_assert_int_eq(run(as[k], &tg, res), 0);
+
+        /* Counts that promise arrays which are not there. */
+        kfk__assign_tp bad = {"t", NULL, 2};
+        kfk__assign_member m = {.member_id = "A", .ntopics = 1};
+        kfk__assign_group g = {&m, 1, NULL, 0};
+        kfk__member_assignment out;
+        kfk__arena a;
+        kfk__arena_init(&a, 0);
+        ck_assert_int_eq(as[k]->assign(as[k], &g, &a, &out),
+                         KFK_ERR__INVALID_ARG);
+        m.ntopics = 0;
+        m.owned = &bad;
+        m.nowned = 1;
+        ck_assert_int_eq(as[k]->assign(as[k], &g, &a, &out),
+                         KFK_ERR__INVALID_ARG);
+        g.ntopics = 1;
+        ck_assert_int_eq(as[k]->assign(as[k], &g, &a, &out),
+                         KFK_ERR__INVALID_ARG);
+        kfk__arena_free(&a);
     }
 }
 END_TEST
