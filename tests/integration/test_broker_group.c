@@ -1215,6 +1215,189 @@ START_TEST(hostile_values)
 }
 END_TEST
 
+/* ---- chaos ------------------------------------------------------------------- */
+
+/* Workers send random, often wrong, group requests to random brokers while
+ * the coordinator moves around: every request must be answered (the
+ * connection stays open) and the broker must stay consistent (the
+ * sanitizer builds catch the rest). */
+typedef struct chaos {
+    pthread_t th;
+    unsigned seed;
+    int64_t until;
+    int calls, answered;
+    int errs[128];
+} chaos;
+
+static const char *const chaos_groups[] = {"chaos-1", "chaos-2"};
+static int chaos_coord[2]; /* where the main thread last moved each group */
+static const char *const chaos_ids[] = {"", "m-1", "m-2", "nobody"};
+static const char *const chaos_instances[] = {NULL, "i-1", "i-2"};
+
+static kfk__str pick(unsigned *seed, const char *const *v, int n)
+{
+    return kfk__str_c(v[rand_r(seed) % n]);
+}
+
+static void *chaos_run(void *arg)
+{
+    chaos *w = arg;
+    tclient t[3];
+    for (int b = 0; b < 3; b++)
+        ck_assert_int_eq(tclient_connect_nth(&t[b], kfk_cluster_bootstrap(cluster), b + 1), 0);
+    /* member ids learnt from answers, so some requests are right */
+    char learnt[4][256] = {"", "", "", ""};
+    while (kfk__now_ms() < w->until) {
+        unsigned *sd = &w->seed;
+        int gi = rand_r(sd) % 2;
+        kfk__str group = kfk__str_c(chaos_groups[gi]);
+        /* Mostly the coordinator, sometimes another broker. */
+        int coord = __atomic_load_n(&chaos_coord[gi], __ATOMIC_RELAXED);
+        tclient *c = &t[rand_r(sd) % 5 ? coord - 1 : rand_r(sd) % 3];
+        kfk__str member = rand_r(sd) % 2 ? pick(sd, chaos_ids, 4)
+                                         : kfk__str_c(learnt[rand_r(sd) % 4]);
+        kfk__str inst = pick(sd, chaos_instances, 3);
+        int32_t gen = (int32_t)(rand_r(sd) % 6) - 1;
+        int op = rand_r(sd) % 9;
+        void *resp = NULL;
+        int rc = 0;
+        w->calls++;
+        if (op == 0 || op == 1) {
+            kfk__join_group_request rq;
+            kfk__join_group_request_protocol p[2];
+            kfk__msg_init(&kfk__desc_join_group_request, &rq);
+            for (int i = 0; i < 2; i++) {
+                kfk__struct_init(&kfk__join_group_request_protocol_desc, &p[i]);
+                p[i].name = rand_r(sd) % 3 ? KFK__STR("range") : KFK__STR("other");
+                p[i].metadata = (kfk__bytes){(const uint8_t *)"md", (int32_t)(rand_r(sd) % 3)};
+            }
+            rq.group_id = group;
+            rq.session_timeout_ms = 100 + (int32_t)(rand_r(sd) % 300);
+            rq.rebalance_timeout_ms = (int32_t)(rand_r(sd) % 300) - 50;
+            rq.member_id = member;
+            rq.protocol_type = rand_r(sd) % 8 ? KFK__STR("consumer") : KFK__STR("connect");
+            rq.protocols.v = p;
+            rq.protocols.n = rand_r(sd) % 6 ? 1 + (int32_t)(rand_r(sd) % 2) : 0;
+            int16_t v = (int16_t)(rand_r(sd) % 10);
+            if (v >= 5)
+                rq.group_instance_id = inst;
+            rc = tclient_call(c, 11, v, &rq, &resp);
+            if (!rc) {
+                kfk__join_group_response *r = resp;
+                if (r->member_id.len > 0)
+                    copy_str(learnt[rand_r(sd) % 4], 256, r->member_id);
+                w->errs[r->error_code & 127]++;
+            }
+        } else if (op == 2) {
+            kfk__sync_group_request rq;
+            kfk__sync_group_request_assignment a[2];
+            kfk__msg_init(&kfk__desc_sync_group_request, &rq);
+            for (int i = 0; i < 2; i++) {
+                kfk__struct_init(&kfk__sync_group_request_assignment_desc, &a[i]);
+                a[i].member_id = kfk__str_c(learnt[rand_r(sd) % 4]);
+                a[i].assignment = (kfk__bytes){(const uint8_t *)"as", 2};
+            }
+            rq.group_id = group;
+            rq.generation_id = gen;
+            rq.member_id = member;
+            rq.group_instance_id = inst;
+            rq.assignments.v = a;
+            rq.assignments.n = (int32_t)(rand_r(sd) % 3);
+            rc = tclient_call(c, 14, (int16_t)(3 + rand_r(sd) % 3), &rq, &resp);
+        } else if (op == 3) {
+            kfk__heartbeat_request rq;
+            kfk__msg_init(&kfk__desc_heartbeat_request, &rq);
+            rq.group_id = group;
+            rq.generation_id = gen;
+            rq.member_id = member;
+            rq.group_instance_id = inst;
+            rc = tclient_call(c, 12, (int16_t)(3 + rand_r(sd) % 2), &rq, &resp);
+        } else if (op == 4) {
+            kfk__leave_group_request rq;
+            kfk__leave_group_request_member_identity id[2];
+            kfk__msg_init(&kfk__desc_leave_group_request, &rq);
+            for (int i = 0; i < 2; i++) {
+                kfk__struct_init(&kfk__leave_group_request_member_identity_desc, &id[i]);
+                id[i].member_id = i ? member : kfk__str_c(learnt[rand_r(sd) % 4]);
+                id[i].group_instance_id = pick(sd, chaos_instances, 3);
+            }
+            int16_t v = (int16_t)(rand_r(sd) % 6);
+            rq.group_id = group;
+            if (v < 3) {
+                rq.member_id = member;
+            } else {
+                rq.members.v = id;
+                rq.members.n = (int32_t)(rand_r(sd) % 3);
+            }
+            rc = tclient_call(c, 13, v, &rq, &resp);
+        } else if (op == 5) {
+            rc = commit(c, (int16_t)(rand_r(sd) % 10), chaos_groups[gi], gen,
+                        learnt[rand_r(sd) % 4], rand_r(sd) % 2 ? "t" : "u",
+                        (int32_t)(rand_r(sd) % 5) - 1, rand_r(sd) % 1000, "x") < 0;
+        } else if (op == 6) {
+            int16_t err;
+            fetch_offset(c, (int16_t)(rand_r(sd) % 8), chaos_groups[gi], "t",
+                         (int32_t)(rand_r(sd) % 4), NULL, 0, &err);
+        } else if (op == 7) {
+            describe(c, (int16_t)(rand_r(sd) % 6), chaos_groups[gi]);
+            list_groups(c, 5, NULL, NULL);
+        } else {
+            kfk__delete_groups_request rq;
+            kfk__msg_init(&kfk__desc_delete_groups_request, &rq);
+            rq.groups_names.v = &group;
+            rq.groups_names.n = 1;
+            rc = tclient_call(c, 42, 2, &rq, &resp);
+        }
+        ck_assert_msg(rc == 0, "op %d: the broker did not answer (%d)", op, rc);
+        w->answered++;
+    }
+    for (int b = 0; b < 3; b++)
+        tclient_close(&t[b]);
+    return NULL;
+}
+
+START_TEST(chaos_requests)
+{
+    chaos w[3];
+    int64_t until = kfk__now_ms() + 3000;
+    for (int i = 0; i < 2; i++) {
+        chaos_coord[i] = coordinator_of(chaos_groups[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].seed = 1234u + (unsigned)i;
+        w[i].until = until;
+        ck_assert_int_eq(pthread_create(&w[i].th, NULL, chaos_run, &w[i]), 0);
+    }
+    for (int k = 0; kfk__now_ms() < until; k++) {
+        usleep(300000);
+        __atomic_store_n(&chaos_coord[k % 2], k % 3 + 1, __ATOMIC_RELAXED);
+        kfk_cluster_move_coordinator(cluster, chaos_groups[k % 2], k % 3 + 1);
+    }
+    int calls = 0, joined = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(w[i].th, NULL);
+        calls += w[i].answered;
+        joined += w[i].errs[0];
+    }
+    fprintf(stderr, "chaos: %d requests answered, %d joins succeeded; join errors:", calls,
+            joined);
+    for (int e = 1; e < 128; e++) {
+        int n = w[0].errs[e] + w[1].errs[e] + w[2].errs[e];
+        if (n)
+            fprintf(stderr, " %s %d", kfk_err_name(e), n);
+    }
+    fprintf(stderr, "\n");
+    ck_assert_int_gt(calls, 100);
+    ck_assert_int_gt(joined, 0); /* some joins succeeded */
+    /* Still serving: a clean member can form a fresh group. */
+    member m;
+    member_init(&m, "chaos-after", coordinator_of("chaos-after"));
+    solo(&m, "ok");
+    tclient_close(&m.t);
+}
+END_TEST
+
 /* ---- durability --------------------------------------------------------------- */
 
 static char data_dir[64];
@@ -1327,6 +1510,7 @@ static Suite *suite(void)
     tcase_add_test(tc, coordinator_moves);
     tcase_add_test(tc, injected_errors);
     tcase_add_test(tc, hostile_values);
+    tcase_add_test(tc, chaos_requests);
     suite_add_tcase(s, tc);
     TCase *tc2 = tcase_create("durable");
     tcase_set_timeout(tc2, 60);
