@@ -397,6 +397,7 @@ int kfk__cluster_delete_topic(kfk_cluster_t *c, kfk__btopic *t, bool remove_data
         if (remove_data) {
             kfk__blog(c, 6, "deleted topic %s", t->name);
             kfk__partitions_remove_data(c, t);
+            kfk__groups_topic_deleted(c, t->name);
         }
         free_topic(t);
         if (remove_data)

@@ -140,6 +140,10 @@ struct kfk_cluster {
 void kfk__cluster_save(kfk_cluster_t *c);
 int kfk__cluster_load(kfk_cluster_t *c, char *err, size_t errlen);
 
+/* A topic was deleted: groups forget its committed offsets, as Kafka's
+ * coordinator does (group_offsets.c). */
+void kfk__groups_topic_deleted(kfk_cluster_t *c, const char *topic);
+
 /* Logging to stderr at or below the cluster's level (0 emerg .. 7 debug). */
 void kfk__blog(kfk_cluster_t *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -230,6 +230,19 @@ void kfk__goffset_delete(kfk_cluster_t *c, kfk__group *g, const char *topic, int
     unstore(g, o);
 }
 
+void kfk__groups_topic_deleted(kfk_cluster_t *c, const char *topic)
+{
+    int32_t tlen = (int32_t)strlen(topic);
+    for (kfk__group *g = c->groups ? c->groups->list : NULL; g; g = g->next)
+        for (int32_t i = 0; i < g->noffsets;) {
+            kfk__goffset *o = &g->offsets[i];
+            if (strcmp(o->topic, topic))
+                i++;
+            else /* the last one moves into slot i */
+                kfk__goffset_delete(c, g, topic, tlen, o->partition);
+        }
+}
+
 void kfk__goffsets_clear(kfk_cluster_t *c, kfk__group *g)
 {
     if (g->noffsets) {

@@ -925,6 +925,20 @@ START_TEST(offsets)
         ck_assert_int_eq(fr->groups.v[0].error_code, KFK_ERR_NOT_COORDINATOR);
         ck_assert_int_eq(fr->groups.v[1].topics.v[0].partitions.v[0].committed_offset, 77);
     }
+    /* Deleting a topic deletes its committed offsets (a topic created
+     * again under that name starts afresh). */
+    kfk__delete_topics_request del;
+    kfk__msg_init(&kfk__desc_delete_topics_request, &del);
+    kfk__str uname = KFK__STR("u");
+    del.topic_names.v = &uname;
+    del.topic_names.n = 1;
+    del.timeout_ms = 1000;
+    kfk__delete_topics_response *delr;
+    ck_assert_int_eq(tclient_call(&t2, 20, 4, &del, (void **)&delr), 0);
+    ck_assert_int_eq(delr->responses.v[0].error_code, 0);
+    ck_assert_int_eq(fetch_offset(&t2, 7, "g-off-2", "u", 1, NULL, 0, &err), -1);
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "u", 2, 0), KFK_ERR_NONE);
+    ck_assert_int_eq(fetch_offset(&t2, 7, "g-off-2", "u", 1, NULL, 0, &err), -1);
     tclient_close(&t2);
     /* OffsetDelete: refused for the subscribed topic while active, fine for
      * the other; everything once the group is empty. */
