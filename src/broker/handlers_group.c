@@ -188,67 +188,92 @@ static int32_t offset_topics(kfk__breq *r, kfk__group *g, const char ***out)
     return n;
 }
 
-/* Fills one group's topics for any version: T is the response topic type,
- * P its partition type, IN the request topic type. */
-#define FILL_OFFSETS(r, g, req_topics, out_topics, T, P, err)                                \
-    do {                                                                                    \
-        if ((req_topics).n < 0) { /* null: every committed offset */                      \
-            const char **names;                                                             \
-            int32_t nt = offset_topics(r, g, &names);                                       \
-            if (nt < 0)                                                                     \
-                return KFK_ERR__NOMEM;                                                      \
-            KFK__ARR(r, out_topics, T, nt);                                                 \
-            if (nt && !(out_topics).v)                                                      \
-                return KFK_ERR__NOMEM;                                                      \
-            for (int32_t i_ = 0; i_ < nt; i_++) {                                           \
-                T *ot_ = &(out_topics).v[i_];                                               \
-                int32_t np_ = 0;                                                            \
-                for (int32_t k_ = 0; k_ < g->noffsets; k_++)                                \
-                    np_ += !strcmp(g->offsets[k_].topic, names[i_]);                        \
-                ot_->name = kfk__s(names[i_]);                                              \
-                KFK__ARR(r, ot_->partitions, P, np_);                                       \
-                if (np_ && !ot_->partitions.v)                                              \
-                    return KFK_ERR__NOMEM;                                                  \
-                int32_t j_ = 0;                                                             \
-                for (int32_t k_ = 0; k_ < g->noffsets; k_++) {                              \
-                    kfk__goffset *o_ = &g->offsets[k_];                                     \
-                    if (strcmp(o_->topic, names[i_]))                                       \
-                        continue;                                                           \
-                    P *op_ = &ot_->partitions.v[j_++];                                      \
-                    op_->partition_index = o_->partition;                                   \
-                    op_->committed_offset = o_->offset;                                     \
-                    if (r->version >= 5)                                                    \
-                        op_->committed_leader_epoch = o_->leader_epoch;                     \
-                    op_->metadata = kfk__s(o_->meta);                                       \
-                }                                                                           \
-            }                                                                               \
-            break;                                                                          \
-        }                                                                                   \
-        KFK__ARR(r, out_topics, T, (req_topics).n);                                         \
-        if ((req_topics).n && !(out_topics).v)                                              \
-            return KFK_ERR__NOMEM;                                                          \
-        for (int32_t i_ = 0; i_ < (req_topics).n; i_++) {                                   \
-            T *ot_ = &(out_topics).v[i_];                                                   \
-            kfk__str tn_ = (req_topics).v[i_].name;                                         \
-            int32_t np_ = (req_topics).v[i_].partition_indexes.n;                           \
-            np_ = np_ > 0 ? np_ : 0;                                                        \
-            ot_->name = tn_.len >= 0 ? tn_ : KFK__STR("");                                  \
-            KFK__ARR(r, ot_->partitions, P, np_);                                           \
-            if (np_ && !ot_->partitions.v)                                                  \
-                return KFK_ERR__NOMEM;                                                      \
-            for (int32_t k_ = 0; k_ < np_; k_++) {                                          \
-                P *op_ = &ot_->partitions.v[k_];                                            \
-                int32_t pi_ = (req_topics).v[i_].partition_indexes.v[k_];                   \
-                fetched f_ = fetch_one(err ? NULL : g, tn_, pi_);                           \
-                op_->partition_index = pi_;                                                 \
-                op_->committed_offset = f_.offset;                                          \
-                if (r->version >= 5)                                                        \
-                    op_->committed_leader_epoch = f_.epoch;                                 \
-                op_->metadata = f_.meta;                                                    \
-                op_->error_code = (int16_t)(err);                                           \
-            }                                                                               \
-        }                                                                                   \
-    } while (0)
+/* The partitions answered for one group: the requested ones, or with a
+ * null topic list (v2+) every committed offset. v0-7 and v8+ spell these
+ * lists with differently named structs of the same shape; both are
+ * answered in the v8+ shape, and v0-7 converted (fetch_v0_7). */
+static int fill_group(kfk__breq *r, kfk__group *g, const kfk__offset_fetch_request_topics *in,
+                      int32_t nin, int err, kfk__offset_fetch_response_group *out)
+{
+    const char **names = NULL;
+    int32_t nt = nin;
+    if (nin < 0 && (nt = offset_topics(r, g, &names)) < 0)
+        return KFK_ERR__NOMEM;
+    KFK__ARR(r, out->topics, kfk__offset_fetch_response_topics, nt);
+    if (nt && !out->topics.v)
+        return KFK_ERR__NOMEM;
+    for (int32_t i = 0; i < nt; i++) {
+        kfk__offset_fetch_response_topics *ot = &out->topics.v[i];
+        ot->name = names ? kfk__s(names[i]) : in[i].name.len >= 0 ? in[i].name : KFK__STR("");
+        int32_t np = 0;
+        for (int32_t k = 0; names && k < g->noffsets; k++)
+            np += !strcmp(g->offsets[k].topic, names[i]);
+        if (!names)
+            np = in[i].partition_indexes.n > 0 ? in[i].partition_indexes.n : 0;
+        KFK__ARR(r, ot->partitions, kfk__offset_fetch_response_partitions, np);
+        if (np && !ot->partitions.v)
+            return KFK_ERR__NOMEM;
+        int32_t j = 0;
+        for (int32_t k = 0; names && k < g->noffsets; k++)
+            if (!strcmp(g->offsets[k].topic, names[i]))
+                ot->partitions.v[j++].partition_index = g->offsets[k].partition;
+        for (j = 0; j < np; j++) {
+            kfk__offset_fetch_response_partitions *op = &ot->partitions.v[j];
+            if (!names)
+                op->partition_index = in[i].partition_indexes.v[j];
+            fetched f = fetch_one(err ? NULL : g, ot->name, op->partition_index);
+            op->committed_offset = f.offset;
+            op->committed_leader_epoch = f.epoch;
+            op->metadata = f.meta;
+            op->error_code = (int16_t)err;
+        }
+    }
+    return 0;
+}
+
+/* OffsetFetch v0-7: one group, answered through fill_group. */
+static int fetch_v0_7(kfk__breq *r, kfk__group *g, int err)
+{
+    kfk__offset_fetch_request *req = r->body;
+    kfk__offset_fetch_response *resp = r->resp;
+    int32_t nin = req->topics.n;
+    kfk__offset_fetch_request_topics *in =
+        kfk__breq_alloc(r, (size_t)(nin > 0 ? nin : 1) * sizeof(*in));
+    if (!in)
+        return KFK_ERR__NOMEM;
+    for (int32_t i = 0; i < nin; i++) {
+        in[i].name = req->topics.v[i].name;
+        in[i].partition_indexes.v = req->topics.v[i].partition_indexes.v;
+        in[i].partition_indexes.n = req->topics.v[i].partition_indexes.n;
+    }
+    kfk__offset_fetch_response_group out;
+    memset(&out, 0, sizeof(out));
+    int e = fill_group(r, g, in, nin, err, &out);
+    if (e)
+        return e;
+    KFK__ARR(r, resp->topics, kfk__offset_fetch_response_topic, out.topics.n);
+    if (out.topics.n && !resp->topics.v)
+        return KFK_ERR__NOMEM;
+    for (int32_t i = 0; i < out.topics.n; i++) {
+        kfk__offset_fetch_response_topics *from = &out.topics.v[i];
+        kfk__offset_fetch_response_topic *to = &resp->topics.v[i];
+        to->name = from->name;
+        KFK__ARR(r, to->partitions, kfk__offset_fetch_response_partition, from->partitions.n);
+        if (from->partitions.n && !to->partitions.v)
+            return KFK_ERR__NOMEM;
+        for (int32_t k = 0; k < from->partitions.n; k++) {
+            kfk__offset_fetch_response_partitions *pf = &from->partitions.v[k];
+            kfk__offset_fetch_response_partition *pt = &to->partitions.v[k];
+            pt->partition_index = pf->partition_index;
+            pt->committed_offset = pf->committed_offset;
+            if (r->version >= 5)
+                pt->committed_leader_epoch = pf->committed_leader_epoch;
+            pt->metadata = pf->metadata;
+            pt->error_code = pf->error_code;
+        }
+    }
+    return 0;
+}
 
 /* Group-level checks of OffsetFetch; RequireStable needs nothing since no
  * transactional offsets can be pending (transactions are not implemented). */
@@ -270,15 +295,13 @@ int kfk__h_offset_fetch(kfk__breq *r)
         int e = fetch_check(r, req->group_id, &g);
         if (req->topics.n < 0 && r->version < 2)
             return KFK_ERR_INVALID_REQUEST; /* v0-1 cannot ask for all */
-        if (r->version >= 2)
-            resp->error_code = (int16_t)e;
         /* v2+ carries the error at the top; partitions say it too, as
          * Kafka does, for clients that look only there. */
+        if (r->version >= 2)
+            resp->error_code = (int16_t)e;
         if (e && r->version >= 2 && req->topics.n < 0)
             return 0;
-        FILL_OFFSETS(r, g, req->topics, resp->topics, kfk__offset_fetch_response_topic,
-                     kfk__offset_fetch_response_partition, e);
-        return 0;
+        return fetch_v0_7(r, g, e);
     }
     int32_t ng = req->groups.n > 0 ? req->groups.n : 0;
     KFK__ARR(r, resp->groups, kfk__offset_fetch_response_group, ng);
@@ -293,8 +316,8 @@ int kfk__h_offset_fetch(kfk__breq *r)
         out->error_code = (int16_t)e;
         if (e)
             continue;
-        FILL_OFFSETS(r, g, in->topics, out->topics, kfk__offset_fetch_response_topics,
-                     kfk__offset_fetch_response_partitions, 0);
+        if ((e = fill_group(r, g, in->topics.v, in->topics.n, 0, out)))
+            return e;
     }
     return 0;
 }
