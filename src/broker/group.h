@@ -136,6 +136,42 @@ int kfk__group_commit_check(kfk__group *g, int32_t generation, kfk__str member_i
  * pinned. */
 void kfk__group_delete(kfk_cluster_t *c, kfk__group *g);
 
+/* ---- shared by group.c and group_rebalance.c ---- */
+
+/* kfk__str helpers: equal to a NUL-terminated string (NULL matches a null
+ * string), empty or null, a malloc'd NUL-terminated copy ("" for null). */
+bool kfk__gstr_is(kfk__str s, const char *z);
+bool kfk__gstr_empty(kfk__str s);
+char *kfk__gstr_dup(kfk__str s);
+void kfk__gprotos_free(kfk__gproto *p, int32_t n);
+/* Frees a member that is in no group (nothing parked). */
+void kfk__gmember_free(kfk__gmember *m);
+
+/* Answers a parked request now, or, if it is the request being handled
+ * (groups->cur), lets its handler's return answer it. */
+void kfk__group_answer(kfk_cluster_t *c, kfk__breq *r);
+/* Fill a JoinGroup / SyncGroup response with an error. */
+void kfk__join_error(kfk__breq *r, int err);
+void kfk__sync_error(kfk__breq *r, int err);
+/* Fails whatever m has parked with err. */
+void kfk__gmember_fail_parked(kfk_cluster_t *c, kfk__gmember *m, int err);
+/* Removes and frees m, failing its parked requests with err; the caller
+ * then calls kfk__group_members_changed. */
+void kfk__group_remove_member(kfk_cluster_t *c, kfk__group *g, kfk__gmember *m, int err);
+/* Forgets a pending member id; true if it was pending. */
+bool kfk__group_take_pending(kfk__group *g, kfk__str id);
+/* The checks SyncGroup, Heartbeat and OffsetCommit share: 0 with *out set,
+ * FENCED_INSTANCE_ID, UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION. */
+int kfk__group_check_member(kfk__group *g, kfk__str member_id, kfk__str instance_id,
+                            int32_t generation, kfk__gmember **out);
+
+/* group_rebalance.c: members left or expired (rebalance, or finish the
+ * join phase); the join phase may end now; the longest rebalance timeout
+ * of the members. */
+void kfk__group_members_changed(kfk_cluster_t *c, kfk__group *g, const char *why);
+void kfk__group_maybe_complete_join(kfk_cluster_t *c, kfk__group *g);
+int32_t kfk__group_max_rebalance_ms(const kfk__group *g);
+
 /* ---- committed offsets (group_offsets.c) ---- */
 
 kfk__goffset *kfk__goffset_find(kfk__group *g, const char *topic, int32_t tlen,
