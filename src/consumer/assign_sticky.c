@@ -11,13 +11,14 @@
  *      at the same highest generation cancel out (neither can be trusted).
  *   2. fill: partitions nobody kept go, those with the fewest possible
  *      consumers first, to the eligible member with the fewest partitions.
- *   3. balance: while some member holds a partition that a member with at
- *      least two fewer partitions could take, move it there, always from
- *      the most loaded member that can give, preferring partitions it did
- *      not own before. Each move lowers the sum
- *      of squared counts, so this ends; when it ends no single move can
- *      even the counts further. With equal subscriptions that means counts
- *      differ by at most one, reached with the fewest moves.
+ *   3. balance: while some member could pass a partition along a chain of
+ *      members (each giving one and taking one) to a member with at least
+ *      two fewer, do so, starting from the most loaded, and moving as few
+ *      partitions their holders kept as possible. Each such path lowers
+ *      the sum of squared counts, so this ends, and when no path is left
+ *      the counts are as even as the subscriptions allow. With equal
+ *      subscriptions they differ by at most one, reached with the fewest
+ *      moves of kept partitions.
  *
  * The two differ in where the previous owners come from and in one rule:
  *
@@ -377,59 +378,184 @@ static uint64_t heap_pop(heap *h)
     return top;
 }
 
-/* Member a gives one partition to the least loaded member with at least
- * two fewer that may take it, preferring partitions a did not own before.
- * Returns that member, or -1 if a has nothing to give. */
-static int32_t give_one(sticky *s, int32_t a)
+/*
+ * Step 3 searches for improving paths: member a gives a partition to x1,
+ * x1 gives one to x2, ..., and the last member, which has at least two
+ * fewer than a, keeps it. Only the two ends change counts. A single move
+ * is the one-hop case; longer paths matter when subscriptions differ, and
+ * an assignment without any improving path is as balanced as the
+ * subscriptions allow (it minimises every convex measure of imbalance at
+ * once: the classic result on semi-matchings, Harvey et al., 2003).
+ * A move of a partition its holder kept from the previous assignment
+ * costs 1, any other move 0, and the search finds a cheapest path.
+ */
+typedef struct search {
+    int32_t *lvl;  /* member -> cost of the best path found to it */
+    int32_t *par;  /* member -> who gives to it on that path */
+    int32_t *via;  /* member -> the partition it gets */
+    int32_t *seen; /* member -> stamp: reached in this search */
+    int32_t *done; /* member -> stamp: cheapest path known */
+    int32_t *dead; /* member -> pass: no improving path from or via it */
+    int32_t *cur, *next;
+    int32_t *tdone; /* topic rank -> expansion that covered it */
+    int32_t stamp, expansion, pass;
+} search;
+
+/* Offers member y's partitions of cost c (0: not kept by y, 1: kept) to
+ * every other subscriber of their topics. */
+static void expand(sticky *s, search *q, int32_t y, int c, int32_t *ncur,
+                   int32_t *nnext)
 {
-    plist *l = &s->parts[a];
-    if (l->n - s->min < 2)
-        return NONE;
-    for (int pass = 0; pass < 2; pass++)
-        for (int32_t i = 0; i < l->n; i++) {
-            int32_t pid = l->v[i];
-            if ((s->prev[pid] == a) != (pass == 1))
+    const kfk__asg_prep *p = &s->p;
+    int32_t cost = q->lvl[y] + c;
+    const plist *l = &s->parts[y];
+    for (int32_t i = 0; i < l->n; i++) {
+        int32_t pid = l->v[i], t = s->ptopic[pid];
+        if ((s->prev[pid] == y) != (c == 1) || q->tdone[t] == q->expansion)
+            continue;
+        q->tdone[t] = q->expansion;
+        for (int32_t k = p->tsub_off[t]; k < p->tsub_off[t + 1]; k++) {
+            int32_t x = p->tsub[k];
+            if (x == y || q->dead[x] == q->pass ||
+                (q->seen[x] == q->stamp && q->lvl[x] <= cost))
                 continue;
-            int32_t b = least_loaded(s, s->ptopic[pid], l->n - 2);
-            if (b != NONE) {
-                take(s, pid);
-                return give(s, pid, b) ? MANY : b;
-            }
+            bool again = q->seen[x] == q->stamp;
+            q->seen[x] = q->stamp;
+            q->lvl[x] = cost;
+            q->par[x] = y;
+            q->via[x] = pid;
+            if (c == 0)
+                q->cur[(*ncur)++] = x;
+            else if (!again)
+                q->next[(*nnext)++] = x;
         }
-    return NONE;
+    }
 }
 
-/* Step 3, one partition at a time from the most loaded member: with equal
- * subscriptions the extra partitions then stay with those that held the
- * most, which keeps the number of moves minimal. A member that cannot
- * give now may be able to later, once a member it could give to has given
- * some away, so passes repeat until one moves nothing. */
+/*
+ * Looks for a cheapest improving path from a, allowing kept partitions to
+ * move if max_cost is 1, and applies it. Returns the member at its end,
+ * NONE, or MANY on NOMEM. When there is none, no member a reached can
+ * have one either while nothing changes (what it reaches, a reaches, and
+ * all of that has at least count(a) - 1), so they are marked dead for
+ * the pass; a pass that changes nothing is therefore exact.
+ */
+static int32_t improve_from(sticky *s, search *q, int32_t a, int max_cost)
+{
+    q->stamp++;
+    q->seen[a] = q->stamp;
+    q->lvl[a] = 0;
+    q->cur[0] = a;
+    int32_t ncur = 1, nnext = 0, found = NONE;
+    for (int32_t level = 0; ncur; level++) {
+        /* Everything this level reaches at no further cost; of the
+         * members that could take a partition, the least loaded. */
+        for (int32_t i = 0; i < ncur; i++) {
+            int32_t y = q->cur[i];
+            if (q->done[y] == q->stamp || q->lvl[y] != level)
+                continue; /* finished, or reached more cheaply */
+            q->done[y] = q->stamp;
+            if (y != a && cnt(s, y) <= cnt(s, a) - 2) {
+                if (found == NONE || cnt(s, y) < cnt(s, found) ||
+                    (cnt(s, y) == cnt(s, found) && y < found))
+                    found = y;
+                continue;
+            }
+            q->expansion++;
+            expand(s, q, y, 0, &ncur, &nnext);
+        }
+        if (found != NONE || max_cost == 0)
+            break;
+        /* None: the next level moves one more kept partition. */
+        for (int32_t i = 0; i < ncur; i++) {
+            int32_t y = q->cur[i];
+            if (q->lvl[y] == level && q->done[y] == q->stamp) {
+                q->expansion++;
+                expand(s, q, y, 1, &ncur, &nnext);
+            }
+        }
+        int32_t *t = q->cur;
+        q->cur = q->next;
+        q->next = t;
+        ncur = nnext;
+        nnext = 0;
+    }
+    if (found == NONE) {
+        for (int32_t m = 0; m < s->p.nm; m++)
+            if (q->seen[m] == q->stamp)
+                q->dead[m] = q->pass;
+        return NONE;
+    }
+    for (int32_t x = found; x != a; x = q->par[x]) {
+        take(s, q->via[x]);
+        if (give(s, q->via[x], x))
+            return MANY;
+    }
+    return found;
+}
+static int search_init(search *q, int32_t nm, int32_t nt)
+{
+    size_t n = nm ? (size_t)nm : 1;
+    memset(q, 0, sizeof(*q));
+    int32_t **all[] = {&q->lvl,  &q->par,  &q->via, &q->seen,
+                       &q->done, &q->dead, &q->cur, &q->next};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (!(*all[i] = kfk__calloc(n, sizeof(int32_t))))
+            return KFK_ERR__NOMEM;
+    q->tdone = kfk__calloc(nt ? (size_t)nt : 1, sizeof(int32_t));
+    return q->tdone ? 0 : KFK_ERR__NOMEM;
+}
+
+static void search_free(search *q)
+{
+    int32_t *all[] = {q->lvl,  q->par, q->via,  q->seen, q->done,
+                      q->dead, q->cur, q->next, q->tdone};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        kfk__free(all[i]);
+}
+
+/*
+ * Step 3: improving paths from the most loaded members first, in two
+ * stages: first moving only partitions their holders did not keep, then
+ * any. The first stage makes a rebalance that follows a cooperative one
+ * hand the withheld partitions out without moving anything else (the
+ * previous target is reachable that way, so no cheaper-to-find path can
+ * move a kept partition); the second moves kept partitions only where
+ * balance needs it, one per path, which keeps the number of moves minimal
+ * with equal subscriptions. Passes repeat until one changes nothing.
+ */
 static int balance(sticky *s)
 {
+    search q;
     heap h = {0};
-    int err = 0;
-    for (bool moved = true; moved && !err;) {
-        moved = false;
-        h.n = 0;
-        for (int32_t m = 0; m < s->p.nm && !err; m++)
-            if (s->able[m])
-                err = heap_push(&h, hkey(s, m));
-        while (h.n && !err) {
-            uint64_t k = heap_pop(&h);
-            int32_t a = (int32_t) ~(uint32_t)k;
-            if (k != hkey(s, a))
-                continue; /* stale */
-            int32_t b = give_one(s, a);
-            if (b == MANY)
-                err = KFK_ERR__NOMEM;
-            else if (b != NONE) {
-                moved = true;
-                err = heap_push(&h, hkey(s, a));
-                if (!err)
-                    err = heap_push(&h, hkey(s, b));
+    int err = search_init(&q, s->p.nm, s->p.nt);
+    for (int max_cost = 0; max_cost <= 1 && !err; max_cost++) {
+        for (bool moved = true; moved && !err;) {
+            moved = false;
+            q.pass++;
+            h.n = 0;
+            for (int32_t m = 0; m < s->p.nm && !err; m++)
+                if (s->able[m])
+                    err = heap_push(&h, hkey(s, m));
+            while (h.n && !err) {
+                uint64_t k = heap_pop(&h);
+                int32_t a = (int32_t) ~(uint32_t)k;
+                if (k != hkey(s, a) || q.dead[a] == q.pass ||
+                    cnt(s, a) - s->min < 2)
+                    continue; /* stale, or nothing to find */
+                int32_t b = improve_from(s, &q, a, max_cost);
+                if (b == MANY) {
+                    err = KFK_ERR__NOMEM;
+                } else if (b != NONE) {
+                    moved = true;
+                    err = heap_push(&h, hkey(s, a));
+                    if (!err)
+                        err = heap_push(&h, hkey(s, b));
+                }
             }
         }
     }
+    search_free(&q);
     kfk__free(h.v);
     return err;
 }
