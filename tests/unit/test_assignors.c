@@ -65,6 +65,7 @@ typedef struct tmember {
 
 typedef struct tgroup {
     int nt;
+    int nmeta; /* when > 0, only the first nmeta topics are in metadata */
     char tname[MAXT][16];
     int32_t tcnt[MAXT];
     int nm;
@@ -131,7 +132,8 @@ static void call_init(call *c, const tgroup *tg, const kfk__assignor *a)
             m->nowned = no;
         }
     }
-    c->g = (kfk__assign_group){c->members, tg->nm, c->topics, tg->nt};
+    c->g = (kfk__assign_group){c->members, tg->nm, c->topics,
+                               tg->nmeta ? tg->nmeta : tg->nt};
     kfk__arena_init(&c->arena, 0);
 }
 
@@ -447,13 +449,14 @@ START_TEST(sticky_gone_topics_and_empty_members)
     for (int k = 0; k < 2; k++) {
         tgroup tg = {0};
         add_topic(&tg, "a", 2); /* had 4 */
+        add_topic(&tg, "gone", 3);
+        tg.nmeta = 1; /* "gone" was deleted */
         add_member(&tg, "M1", "a", NULL);
-        add_member(&tg, "M2", "a", NULL);
+        add_member(&tg, "M2", "a", "gone", NULL);
         add_member(&tg, "M3", NULL);
         tg.m[0].owned[0] = 0x0c; /* a:2,3 no longer exist */
         tg.m[1].owned[0] = 0x01;
-        tg.m[1].owned[1] = 0x07; /* a deleted topic */
-        tg.nt = 1;
+        tg.m[1].owned[1] = 0x07; /* gone:0,1,2 */
         for (int i = 0; i < 3; i++)
             tg.m[i].generation = 2;
         ck_assert_int_eq(run(as[k], &tg, res), 0);
