@@ -537,6 +537,15 @@ static uint32_t rnd(uint32_t n)
 static const char *const topic_names[] = {"a", "b", "c", "d",      "e",
                                           "f", "g", "h", "missing"};
 
+/* Subscribes m to the topics of mask's bits. */
+static void resubscribe(tmember *m, uint32_t mask)
+{
+    m->ntopics = 0;
+    for (int t = 0; t < 8; t++)
+        if (mask >> t & 1)
+            m->topics[m->ntopics++] = topic_names[t];
+}
+
 /* A random group. equal: every member subscribes to the same topics. */
 static void random_group(tgroup *tg, bool equal)
 {
@@ -554,10 +563,7 @@ static void random_group(tgroup *tg, bool equal)
             m->is_static = true;
             snprintf(m->inst, sizeof(m->inst), "i%d", (int)rnd(1000) * 64 + i);
         }
-        uint32_t mask = equal ? common : rnd(1u << nt);
-        for (int t = 0; t < nt; t++)
-            if (mask >> t & 1)
-                m->topics[m->ntopics++] = topic_names[t];
+        resubscribe(m, equal ? common : rnd(1u << nt));
         if (!equal && rnd(5) == 0)
             m->topics[m->ntopics++] = "missing";
     }
@@ -840,10 +846,18 @@ START_TEST(cooperative_sticky_simulation)
                 m->is_static = false;
                 memset(m->owned, 0, sizeof(m->owned));
                 m->generation = -1;
-            } else if (what == 2) { /* a topic grows */
+            } else if (what == 2) { /* a topic grows, or loses all */
                 int t = (int)rnd((uint32_t)tg.nt);
-                if (tg.tcnt[t] < 60)
+                if (rnd(8) == 0)
+                    tg.tcnt[t] = 0;
+                else if (tg.tcnt[t] < 60)
                     tg.tcnt[t] += (int32_t)rnd(3);
+            } else if (what == 3) { /* subscriptions change */
+                uint32_t mask = 1 + rnd((1u << tg.nt) - 1);
+                int who = (int)rnd((uint32_t)tg.nm);
+                for (int i = 0; i < tg.nm; i++)
+                    if (equal || i == who)
+                        resubscribe(&tg.m[i], mask);
             }
             coop_rebalance(&tg, ++gen);
         }
