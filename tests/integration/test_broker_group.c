@@ -1412,6 +1412,70 @@ START_TEST(chaos_requests)
 }
 END_TEST
 
+/* ---- broker configs ------------------------------------------------------------ */
+
+START_TEST(initial_delay_and_max_size)
+{
+    static const char *const props[] = {"brokers=1", "group.initial.rebalance.delay.ms=400",
+                                        "group.max.size=2", NULL};
+    start(props);
+    const char *g = "g-delay";
+    member a, b, c;
+    member_init(&a, g, 1);
+    member_init(&b, g, 1);
+    member_init(&c, g, 1);
+    a.jv = b.jv = c.jv = 3;
+    /* The first generation of a new group waits for more members. */
+    int64_t t0 = kfk__now_ms();
+    join_async(&a);
+    usleep(100000);
+    join_async(&b);
+    ck_assert_int_eq(join_wait(&a), 0);
+    ck_assert_int_eq(join_wait(&b), 0);
+    int64_t took = kfk__now_ms() - t0;
+    ck_assert_int_ge(took, 380);
+    ck_assert_int_lt(took, 3000);
+    ck_assert_int_eq(a.gen, 1);
+    ck_assert_int_eq(b.gen, 1);
+    ck_assert_int_eq(a.nmembers + b.nmembers, 2);
+    /* A third member does not fit. */
+    ck_assert_int_eq(join(&c), KFK_ERR_GROUP_MAX_SIZE_REACHED);
+    c.jv = 9; /* not even a member id, as in Kafka */
+    c.id[0] = '\0';
+    ck_assert_int_eq(join(&c), KFK_ERR_GROUP_MAX_SIZE_REACHED);
+    ck_assert_str_eq(c.id, "");
+    /* A later rebalance (the leader rejoins) of a non-empty group does not
+     * wait. */
+    member *l = strcmp(a.leader, a.id) ? &b : &a, *f = l == &a ? &b : &a;
+    member *to[] = {l, f};
+    const char *as[] = {"l", "f"};
+    char got[16];
+    sync_async(f);
+    ck_assert_int_eq(sync_call(l, to, as, 2, NULL, 0), 0);
+    ck_assert_int_eq(sync_wait(f, got, sizeof(got)), 0);
+    ck_assert_str_eq(got, "f");
+    t0 = kfk__now_ms();
+    join_async(l);
+    usleep(20000);
+    ck_assert_int_eq(join(f), 0);
+    ck_assert_int_eq(join_wait(l), 0);
+    ck_assert_int_lt(kfk__now_ms() - t0, 350);
+    ck_assert_int_eq(a.gen, 2);
+    ck_assert_int_eq(b.gen, 2);
+    tclient_close(&a.t);
+    tclient_close(&b.t);
+    tclient_close(&c.t);
+    kfk_cluster_destroy(cluster);
+    cluster = NULL;
+    /* Bad values are refused at creation. */
+    char err[256];
+    static const char *const bad[] = {"group.max.size=0", NULL};
+    ck_assert_ptr_null(kfk_cluster_new(bad, err, sizeof(err)));
+    static const char *const bad2[] = {"group.min.session.timeout.ms=x", NULL};
+    ck_assert_ptr_null(kfk_cluster_new(bad2, err, sizeof(err)));
+}
+END_TEST
+
 /* ---- durability --------------------------------------------------------------- */
 
 static char data_dir[64];
@@ -1526,6 +1590,10 @@ static Suite *suite(void)
     tcase_add_test(tc, hostile_values);
     tcase_add_test(tc, chaos_requests);
     suite_add_tcase(s, tc);
+    TCase *tc3 = tcase_create("configs");
+    tcase_set_timeout(tc3, 60);
+    tcase_add_test(tc3, initial_delay_and_max_size);
+    suite_add_tcase(s, tc3);
     TCase *tc2 = tcase_create("durable");
     tcase_set_timeout(tc2, 60);
     tcase_add_test(tc2, durable_offsets);
