@@ -71,7 +71,7 @@ typedef struct kfk__assign_topic {
     const char *name;
     int32_t partition_cnt;
     /* NULL, or per partition a NULL-terminated list of its replicas' racks
-     * (for rack-aware assignors; the built-in ones do not use it yet). */
+     * (NULL when unknown); "range" prefers members in those racks. */
     const char *const *const *racks;
 } kfk__assign_topic;
 

@@ -61,11 +61,14 @@ typedef struct tmember {
     const char *topics[MAXT + 1];
     int32_t generation;
     uint64_t owned[MAXT]; /* bit p: owns partition p of topic rank */
+    int rack;             /* client.rack: 0 none, k rack_names[k - 1] */
 } tmember;
 
 typedef struct tgroup {
     int nt;
-    int nmeta; /* when > 0, only the first nmeta topics are in metadata */
+    int nmeta;  /* when > 0, only the first nmeta topics are in metadata */
+    bool racks; /* partitions carry replica racks: */
+    uint8_t prack[MAXT][64]; /* bit k: a replica in rack "r<k>" */
     char tname[MAXT][16];
     int32_t tcnt[MAXT];
     int nm;
@@ -82,7 +85,12 @@ typedef struct call {
     kfk__assign_group g;
     kfk__arena arena;
     kfk__member_assignment out[MAXM];
+    const char *rlist[MAXT][64][9];
+    const char *const *rparts[MAXT][64];
 } call;
+
+static const char *const rack_names[] = {"r0", "r1", "r2", "r3",
+                                         "r4", "r5", "r6", "r7"};
 
 static int trank(const tgroup *tg, const char *name)
 {
@@ -97,8 +105,18 @@ static int trank(const tgroup *tg, const char *name)
 static void call_init(call *c, const tgroup *tg, const kfk__assignor *a)
 {
     memset(c, 0, sizeof(*c));
-    for (int t = 0; t < tg->nt; t++)
+    for (int t = 0; t < tg->nt; t++) {
         c->topics[t] = (kfk__assign_topic){tg->tname[t], tg->tcnt[t], NULL};
+        for (int p = 0; tg->racks && p < tg->tcnt[t] && p < 64; p++) {
+            int n = 0;
+            for (int k = 0; k < 8; k++)
+                if (tg->prack[t][p] >> k & 1)
+                    c->rlist[t][p][n++] = rack_names[k];
+            c->rparts[t][p] = c->rlist[t][p];
+        }
+        if (tg->racks)
+            c->topics[t].racks = c->rparts[t];
+    }
     for (int i = 0; i < tg->nm; i++) {
         const tmember *tm = &tg->m[i];
         kfk__assign_member *m = &c->members[i];
@@ -115,6 +133,7 @@ static void call_init(call *c, const tgroup *tg, const kfk__assignor *a)
         }
         m->member_id = tm->id;
         m->instance_id = tm->is_static ? tm->inst : NULL;
+        m->rack = tm->rack ? rack_names[tm->rack - 1] : NULL;
         m->topics = tm->topics;
         m->ntopics = tm->ntopics;
         m->generation = tm->generation;
@@ -686,6 +705,41 @@ static void reference(const tgroup *tg, bool range, uint64_t r[MAXM][MAXT])
     }
 }
 
+/* Racks as assign_range.c promises them: the plain counts per member and
+ * topic, and a member gets a partition outside its rack only when every
+ * partition in its rack went, as a rack match, to a member before it. */
+static void check_range_racks(const tgroup *tg, uint64_t r[MAXM][MAXT],
+                              uint64_t plain[MAXM][MAXT])
+{
+    const tmember *ord[MAXM];
+    for (int i = 0; i < tg->nm; i++)
+        ord[i] = &tg->m[i];
+    qsort(ord, (size_t)tg->nm, sizeof(ord[0]), java_order);
+    for (int t = 0; t < tg->nt; t++)
+        for (int k = 0; k < tg->nm; k++) {
+            int i = (int)(ord[k] - tg->m);
+            CHECK_CMP_eq(__builtin_popcountll(r[i][t]),
+                         __builtin_popcountll(plain[i][t]));
+            int rk = tg->m[i].rack - 1;
+            uint64_t mine = 0, others = 0;
+            for (int p = 0; rk >= 0 && p < tg->tcnt[t]; p++)
+                if (tg->prack[t][p] >> rk & 1)
+                    mine |= 1ull << p;
+            if (rk < 0 || (r[i][t] & ~mine) == 0)
+                continue;
+            for (int j = 0; j < k; j++) { /* matches taken before i */
+                int o = (int)(ord[j] - tg->m), ro = tg->m[o].rack - 1;
+                for (int p = 0; ro >= 0 && p < tg->tcnt[t]; p++)
+                    if ((r[o][t] >> p & 1) && (tg->prack[t][p] >> ro & 1))
+                        others |= 1ull << p;
+            }
+            CHECK_MSG((mine & ~r[i][t] & ~others) == 0,
+                      "%s got a partition outside its rack while one in it "
+                      "was left",
+                      tg->m[i].id);
+        }
+}
+
 START_TEST(range_roundrobin_properties)
 {
     rng_state = 0x9e3779b97f4a7c15ull;
@@ -693,10 +747,21 @@ START_TEST(range_roundrobin_properties)
         tgroup tg;
         bool equal = n % 2;
         random_group(&tg, equal);
+        if (n % 4 >= 2) { /* racks r0..r2, some replicas unknown */
+            tg.racks = true;
+            for (int t = 0; t < tg.nt; t++)
+                for (int p = 0; p < tg.tcnt[t]; p++)
+                    tg.prack[t][p] = (uint8_t)rnd(8);
+            for (int i = 0; i < tg.nm; i++)
+                tg.m[i].rack = (int)rnd(4);
+        }
+        reference(&tg, true, res2);
         CHECK_CMP_eq(run(&kfk__assignor_range, &tg, res), 0);
         check_valid(&tg, res, true);
-        reference(&tg, true, res2);
-        CHECK(same(&tg, res, res2));
+        if (tg.racks)
+            check_range_racks(&tg, res, res2);
+        else
+            CHECK(same(&tg, res, res2));
         CHECK_CMP_eq(run(&kfk__assignor_roundrobin, &tg, res), 0);
         check_valid(&tg, res, true);
         reference(&tg, false, res2);
@@ -704,6 +769,44 @@ START_TEST(range_roundrobin_properties)
         if (equal)
             check_balanced(&tg, res);
     }
+}
+END_TEST
+
+/* Two racks, partitions alternating between them: each member takes the
+ * ones in its rack. Without rack information, or with every partition in
+ * every rack, the plain ranges. A member without a rack gets what is
+ * left. */
+START_TEST(range_racks)
+{
+    tgroup tg = {0};
+    add_topic(&tg, "t", 4);
+    add_member(&tg, "C0", "t", NULL)->rack = 1;
+    add_member(&tg, "C1", "t", NULL)->rack = 2;
+    ck_assert_int_eq(run(&kfk__assignor_range, &tg, res), 0);
+    expect(&tg, res, 0, "t:0,1");
+    tg.racks = true;
+    for (int p = 0; p < 4; p++)
+        tg.prack[0][p] = p % 2 ? 2 : 1; /* r1 for odd, r0 for even */
+    ck_assert_int_eq(run(&kfk__assignor_range, &tg, res), 0);
+    expect(&tg, res, 0, "t:0,2");
+    expect(&tg, res, 1, "t:1,3");
+    for (int p = 0; p < 4; p++)
+        tg.prack[0][p] = 3;
+    ck_assert_int_eq(run(&kfk__assignor_range, &tg, res), 0);
+    expect(&tg, res, 0, "t:0,1");
+    expect(&tg, res, 1, "t:2,3");
+
+    tgroup u = {0};
+    add_topic(&u, "t", 3);
+    add_member(&u, "C0", "t", NULL);
+    add_member(&u, "C1", "t", NULL)->rack = 2;
+    u.racks = true;
+    u.prack[0][0] = 1;
+    u.prack[0][1] = 2;
+    u.prack[0][2] = 2;
+    ck_assert_int_eq(run(&kfk__assignor_range, &u, res), 0);
+    expect(&u, res, 0, "t:0,2");
+    expect(&u, res, 1, "t:1");
 }
 END_TEST
 
@@ -1351,6 +1454,7 @@ static Suite *assignors_suite(void)
     tcase_add_test(tc, range_java_example);
     tcase_add_test(tc, range_static_members_first);
     tcase_add_test(tc, range_unsubscribed_and_unknown_topics);
+    tcase_add_test(tc, range_racks);
     tcase_add_test(tc, roundrobin_java_examples);
     tcase_add_test(tc, sticky_javadoc_example1);
     tcase_add_test(tc, sticky_javadoc_example2);
