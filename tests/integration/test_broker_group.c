@@ -1104,6 +1104,12 @@ START_TEST(coordinator_moves)
     ck_assert_int_eq(fetch_offset(&t, 7, g, "t", 0, NULL, 0, &err), 42);
     ck_assert_int_eq(describe(&t, 5, g)->members.n, 2);
     tclient_close(&t);
+    /* The third broker is not the coordinator either. */
+    int third = 6 - now - other;
+    connect_to(&t, third);
+    ck_assert_int_eq(describe(&t, 5, g)->error_code, KFK_ERR_NOT_COORDINATOR);
+    ck_assert_int_eq(find_coord(&t, 3, g, 0)->node_id, now);
+    tclient_close(&t);
     /* Bad arguments. */
     ck_assert_int_eq(kfk_cluster_move_coordinator(cluster, g, 9), KFK_ERR__INVALID_ARG);
     ck_assert_int_eq(kfk_cluster_move_coordinator(cluster, g, other),
