@@ -1011,6 +1011,12 @@ START_TEST(allocation_failures)
         random_group(&tg, false);
     while (tg.nm < 4);
     random_ownership(&tg);
+    tg.racks = true; /* so that range's rack path runs too */
+    for (int t = 0; t < tg.nt; t++)
+        for (int p = 0; p < tg.tcnt[t]; p++)
+            tg.prack[t][p] = (uint8_t)(1 + p % 2);
+    for (int i = 0; i < tg.nm; i++)
+        tg.m[i].rack = 1 + i % 2;
     for (int k = 0; k < 4; k++) {
         static call c;
         int err = -1;
