@@ -129,7 +129,16 @@ static int32_t choose_coordinator(kfk_cluster_t *c, const char *id, int32_t len)
 int32_t kfk__group_coordinator(kfk_cluster_t *c, const char *id, int32_t len)
 {
     kfk__group *g = kfk__group_find(c, id, len, false);
-    return g ? g->coord : choose_coordinator(c, id, len);
+    if (!g)
+        return choose_coordinator(c, id, len);
+    kfk__bbroker *b = kfk__cluster_broker(c, g->coord);
+    if (!b || !b->up) {
+        /* Every broker was down when its coordinator stopped; one is back. */
+        int32_t to = choose_coordinator(c, id, len);
+        if (to >= 0)
+            kfk__group_move(c, g, to);
+    }
+    return g->coord;
 }
 
 kfk__group *kfk__group_find(kfk_cluster_t *c, const char *id, int32_t len, bool create)

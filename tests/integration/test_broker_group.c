@@ -1471,6 +1471,14 @@ START_TEST(initial_delay_and_max_size)
     tclient_close(&a.t);
     tclient_close(&b.t);
     tclient_close(&c.t);
+    /* The only broker stops and starts: it coordinates the group again. */
+    ck_assert_int_eq(kfk_cluster_broker_stop(cluster, 1), KFK_ERR_NONE);
+    ck_assert_int_eq(kfk_cluster_broker_start(cluster, 1), KFK_ERR_NONE);
+    ck_assert_int_eq(coordinator_of(g), 1);
+    tclient t;
+    connect_to(&t, 1);
+    ck_assert_int_eq(describe(&t, 5, g)->members.n, 2);
+    tclient_close(&t);
     kfk_cluster_destroy(cluster);
     cluster = NULL;
     /* Bad values are refused at creation. */
