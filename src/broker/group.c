@@ -371,16 +371,25 @@ static void group_free(kfk__group *g)
     kfk__free(g);
 }
 
-void kfk__group_delete(kfk_cluster_t *c, kfk__group *g)
+void kfk__group_reset(kfk_cluster_t *c, kfk__group *g)
 {
-    kfk__goffsets_clear(c, g);
+    while (g->members)
+        kfk__group_remove_member(c, g, g->members, KFK_ERR_UNKNOWN_MEMBER_ID);
     while (g->pending)
         kfk__group_take_pending(g, kfk__str_c(g->pending->id));
     g->exists = false;
     g->generation = 0;
     kfk__free(g->protocol_type);
-    g->protocol_type = NULL;
+    kfk__free(g->protocol);
+    kfk__free(g->leader);
+    g->protocol_type = g->protocol = g->leader = NULL;
     g->state = KFK__G_EMPTY;
+}
+
+void kfk__group_delete(kfk_cluster_t *c, kfk__group *g)
+{
+    kfk__goffsets_clear(c, g);
+    kfk__group_reset(c, g);
     if (g->pinned)
         return;
     for (kfk__group **pg = &c->groups->list; *pg; pg = &(*pg)->next)

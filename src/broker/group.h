@@ -132,9 +132,11 @@ kfk__bytes kfk__gmember_meta(const kfk__group *g, const kfk__gmember *m);
  * error; a valid member's session is extended. */
 int kfk__group_commit_check(kfk__group *g, int32_t generation, kfk__str member_id,
                             kfk__str instance_id);
-/* DeleteGroups of an empty group: forgets its offsets; frees it unless
- * pinned. */
+/* DeleteGroups of an empty group: forgets its offsets (durably); frees it
+ * unless pinned. */
 void kfk__group_delete(kfk_cluster_t *c, kfk__group *g);
+/* Forgets members, pending ids, generation and protocols (not offsets). */
+void kfk__group_reset(kfk_cluster_t *c, kfk__group *g);
 
 /* ---- shared by group.c and group_rebalance.c ---- */
 
@@ -182,6 +184,10 @@ int kfk__goffset_commit(kfk_cluster_t *c, kfk__group *g, const char *topic, int3
                         kfk__str meta, int64_t ts);
 void kfk__goffset_delete(kfk_cluster_t *c, kfk__group *g, const char *topic, int32_t tlen,
                          int32_t partition);
+/* With a data dir, logs g's membership: at the end of a rebalance (Stable
+ * or Empty) and when a static member's id changes, as Kafka stores group
+ * metadata. A restart brings the group back as it was logged. */
+void kfk__group_store(kfk_cluster_t *c, kfk__group *g);
 /* Forgets every offset of g (DeleteGroups), durably. */
 void kfk__goffsets_clear(kfk_cluster_t *c, kfk__group *g);
 void kfk__goffsets_free(kfk__group *g);

@@ -1,11 +1,13 @@
 /*
  * group_offsets.c: committed offsets of the reference broker's groups, and
- * with a data dir their durability.
+ * with a data dir their durability and that of group membership.
  *
- * Kafka keeps offsets in the compacted __consumer_offsets topic; here they
- * go to one append-only file, kfk-group-offsets.log in the data dir, one
- * JSON object per line: a commit {"g","t","p","o","e","m","ts"}, an offset
- * deletion {"g","t","p","del":true} or a group deletion {"g","delg":true}.
+ * Kafka keeps both in the compacted __consumer_offsets topic; here they go
+ * to one append-only file, kfk-groups.log in the data dir, one JSON object
+ * per line: a commit {"g","t","p","o","e","m","ts"}, an offset deletion
+ * {"g","t","p","del":true}, a group deletion {"g","delg":true}, or a
+ * group's membership {"g","grp":{generation, protocols, members with
+ * their metadata and assignments}} as of its last rebalance.
  * Appends are single write(2)s of whole lines. At start the file is read
  * up to its first line that does not parse (a write torn by a crash), and
  * rewritten compacted (temporary file + rename), which also drops that
@@ -22,7 +24,7 @@
 #include "broker/group.h"
 #include "common/alloc.h"
 
-#define OFFSETS_FILE "kfk-group-offsets.log"
+#define OFFSETS_FILE "kfk-groups.log"
 #define COMPACT_MIN_RECORDS 4096
 
 kfk__goffset *kfk__goffset_find(kfk__group *g, const char *topic, int32_t tlen, int32_t partition)
@@ -144,6 +146,83 @@ static char *get_str(json_t *obj, const char *key)
     return d;
 }
 
+static void put_bytes(json_t *obj, const char *key, const uint8_t *p, int32_t n)
+{
+    char *hex = kfk__malloc(2 * (size_t)(n > 0 ? n : 0) + 1);
+    if (!hex)
+        return;
+    for (int32_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", p[i]);
+    hex[2 * (n > 0 ? n : 0)] = '\0';
+    json_object_set_new(obj, key, json_string(hex));
+    kfk__free(hex);
+}
+
+/* obj[key] decoded from hex (caller frees; NULL with *n 0 when absent). */
+static uint8_t *get_bytes(json_t *obj, const char *key, int32_t *n)
+{
+    const char *hex = json_string_value(json_object_get(obj, key));
+    size_t len = hex ? strlen(hex) / 2 : 0;
+    uint8_t *d = len ? kfk__malloc(len) : NULL;
+    *n = d ? (int32_t)len : 0;
+    for (size_t i = 0; d && i < len; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        d[i] = (uint8_t)v;
+    }
+    return d;
+}
+
+static json_t *member_json(const kfk__gmember *m)
+{
+    json_t *protos = json_array();
+    for (int32_t i = 0; protos && i < m->nprotos; i++) {
+        json_t *p = json_object();
+        if (!p)
+            break;
+        put_str(p, "n", m->protos[i].name);
+        put_bytes(p, "m", m->protos[i].meta, m->protos[i].len);
+        json_array_append_new(protos, p);
+    }
+    json_t *j = json_pack("{s:i, s:i, s:o}", "st", (int)m->session_ms, "rt", (int)m->rebalance_ms,
+                          "protos", protos);
+    if (!j)
+        return NULL;
+    put_str(j, "id", m->id);
+    if (m->instance_id)
+        put_str(j, "inst", m->instance_id);
+    put_str(j, "cid", m->client_id);
+    put_str(j, "host", m->client_host);
+    put_bytes(j, "a", m->assign, m->assign_len);
+    return j;
+}
+
+static json_t *group_json(const kfk__group *g)
+{
+    json_t *ms = json_array();
+    for (const kfk__gmember *m = g->members; ms && m; m = m->next)
+        json_array_append_new(ms, member_json(m));
+    json_t *grp = json_pack("{s:i, s:o}", "gen", (int)g->generation, "members", ms);
+    if (!grp)
+        return NULL;
+    if (g->protocol_type)
+        put_str(grp, "pt", g->protocol_type);
+    if (g->protocol)
+        put_str(grp, "proto", g->protocol);
+    if (g->leader)
+        put_str(grp, "leader", g->leader);
+    json_t *j = json_pack("{s:o}", "grp", grp);
+    if (j)
+        put_str(j, "g", g->id);
+    return j;
+}
+
+/* Whether a group's membership is worth a log line: it ever had members. */
+static bool has_membership(const kfk__group *g)
+{
+    return g->generation > 0 || g->nmembers > 0;
+}
+
 static json_t *commit_json(const kfk__group *g, const kfk__goffset *o)
 {
     json_t *j = json_pack("{s:s, s:i, s:I, s:i, s:I}", "t", o->topic, "p", (int)o->partition,
@@ -168,9 +247,14 @@ static int compact(kfk_cluster_t *c)
         return -1;
     long n = 0;
     int rc = 0;
-    for (kfk__group *g = c->groups->list; g && !rc; g = g->next)
+    for (kfk__group *g = c->groups->list; g && !rc; g = g->next) {
+        if (g->exists && has_membership(g)) {
+            rc = write_line(fd, group_json(g));
+            n++;
+        }
         for (int32_t i = 0; i < g->noffsets && !rc; i++, n++)
             rc = write_line(fd, commit_json(g, &g->offsets[i]));
+    }
     if (!rc)
         rc = fsync(fd);
     if (close(fd) || rc || rename(tmp, path)) {
@@ -188,7 +272,7 @@ static long live_records(kfk_cluster_t *c)
 {
     long n = 0;
     for (kfk__group *g = c->groups->list; g; g = g->next)
-        n += g->noffsets;
+        n += g->noffsets + has_membership(g);
     return n;
 }
 
@@ -230,6 +314,12 @@ void kfk__goffset_delete(kfk_cluster_t *c, kfk__group *g, const char *topic, int
     unstore(g, o);
 }
 
+void kfk__group_store(kfk_cluster_t *c, kfk__group *g)
+{
+    if (c->groups->log_fd >= 0)
+        append(c, group_json(g));
+}
+
 void kfk__groups_topic_deleted(kfk_cluster_t *c, const char *topic)
 {
     int32_t tlen = (int32_t)strlen(topic);
@@ -265,6 +355,64 @@ void kfk__goffsets_free(kfk__group *g)
     g->noffsets = g->capoffsets = 0;
 }
 
+static kfk__gmember *restore_member(json_t *jm, int64_t now)
+{
+    kfk__gmember *m = kfk__calloc(1, sizeof(*m));
+    json_t *protos = json_object_get(jm, "protos");
+    if (!m)
+        return NULL;
+    m->id = get_str(jm, "id");
+    m->instance_id = get_str(jm, "inst");
+    m->client_id = get_str(jm, "cid");
+    m->client_host = get_str(jm, "host");
+    m->session_ms = (int32_t)json_integer_value(json_object_get(jm, "st"));
+    m->rebalance_ms = (int32_t)json_integer_value(json_object_get(jm, "rt"));
+    m->assign = get_bytes(jm, "a", &m->assign_len);
+    m->nprotos = (int32_t)json_array_size(protos);
+    m->protos = kfk__calloc((size_t)m->nprotos + 1, sizeof(*m->protos));
+    bool ok = m->id && *m->id && m->client_id && m->client_host && m->protos;
+    for (int32_t i = 0; ok && i < m->nprotos; i++) {
+        json_t *p = json_array_get(protos, (size_t)i);
+        m->protos[i].name = get_str(p, "n");
+        m->protos[i].meta = get_bytes(p, "m", &m->protos[i].len);
+        if (!m->protos[i].meta)
+            m->protos[i].meta = kfk__malloc(1);
+        ok = m->protos[i].name && m->protos[i].meta;
+    }
+    if (!ok) {
+        if (!m->protos)
+            m->nprotos = 0;
+        kfk__gmember_free(m);
+        return NULL;
+    }
+    /* A fresh session, as a coordinator that loads a group gives. */
+    m->expires = now + m->session_ms;
+    return m;
+}
+
+/* Brings back a group's membership from its log line. */
+static int restore_group(kfk_cluster_t *c, kfk__group *g, json_t *grp)
+{
+    kfk__group_reset(c, g);
+    g->generation = (int32_t)json_integer_value(json_object_get(grp, "gen"));
+    g->protocol_type = get_str(grp, "pt");
+    g->protocol = get_str(grp, "proto");
+    g->leader = get_str(grp, "leader");
+    json_t *ms = json_object_get(grp, "members");
+    kfk__gmember **tail = &g->members;
+    int64_t now = kfk__now_ms();
+    for (size_t i = 0; i < json_array_size(ms); i++) {
+        kfk__gmember *m = restore_member(json_array_get(ms, i), now);
+        if (!m)
+            return -1;
+        *tail = m;
+        tail = &m->next;
+        g->nmembers++;
+    }
+    g->state = g->nmembers ? KFK__G_STABLE : KFK__G_EMPTY;
+    return 0;
+}
+
 /* Applies one log line; -1 when it does not parse (a torn write). */
 static int replay(kfk_cluster_t *c, const char *line)
 {
@@ -280,6 +428,9 @@ static int replay(kfk_cluster_t *c, const char *line)
     rc = 0;
     if (json_is_true(json_object_get(j, "delg"))) {
         kfk__goffsets_free(g);
+        kfk__group_reset(c, g);
+    } else if (json_object_get(j, "grp")) {
+        rc = restore_group(c, g, json_object_get(j, "grp"));
     } else if (!t) {
         rc = -1;
     } else if (json_is_true(json_object_get(j, "del"))) {
@@ -291,7 +442,7 @@ static int replay(kfk_cluster_t *c, const char *line)
                      m ? strlen(m) : 0, json_integer_value(json_object_get(j, "ts")))) {
         rc = -1;
     }
-    g->exists = g->noffsets > 0;
+    g->exists = g->noffsets > 0 || has_membership(g);
 out:
     kfk__free(gid);
     kfk__free(m);

@@ -268,6 +268,7 @@ static void complete_join(kfk_cluster_t *c, kfk__group *g)
         kfk__free(g->leader);
         g->leader = NULL;
         kfk__blog(c, 6, "group %s: empty at generation %d", g->id, (int)g->generation);
+        kfk__group_store(c, g);
         return;
     }
     g->protocol = select_protocol(g);
@@ -409,14 +410,21 @@ static int static_rejoin(kfk__breq *r, kfk__group *g, kfk__gmember *m,
     update_member(r, m, req, rebalance_ms);
     if (!same && set_protos(m, req))
         return KFK_ERR__NOMEM;
-    if (g->state == KFK__G_STABLE && same) {
+    /* As Kafka: a restart rebalances a stable group only if it changes
+     * the protocol the group would select. Its subscription bytes differ
+     * anyway (a restarted client owns nothing yet). */
+    char *next = select_protocol(g);
+    bool keeps = next && g->protocol && !strcmp(next, g->protocol);
+    kfk__free(next);
+    if (g->state == KFK__G_STABLE && keeps) {
         /* No rebalance: the member resumes its assignment. A leader learns
          * the members but is told not to assign again (KIP-814). */
         fill_join(r, g, m, leader);
+        kfk__group_store(c, g);
         return 0;
     }
     park_join(c, g, m, r, false);
-    prepare_rebalance(c, g, "a static member rejoined with new metadata");
+    prepare_rebalance(c, g, "a static member rejoined");
     kfk__group_maybe_complete_join(c, g);
     return 0;
 }
@@ -604,6 +612,7 @@ static int apply_assignments(kfk__breq *r, kfk__group *g, const kfk__sync_group_
     }
     g->state = KFK__G_STABLE;
     kfk__blog(c, 6, "group %s: stable at generation %d", g->id, (int)g->generation);
+    kfk__group_store(c, g);
     for (kfk__gmember *m = g->members; m; m = m->next)
         if (m->sync) {
             kfk__breq *s = m->sync;

@@ -735,6 +735,7 @@ START_TEST(static_membership)
     member_init(&b, g, node);
     snprintf(a.instance, sizeof(a.instance), "inst-a");
     snprintf(b.instance, sizeof(b.instance), "inst-b");
+    a.protos[1] = b.protos[1] = "roundrobin";
     /* Static members need no MEMBER_ID_REQUIRED round. */
     ck_assert_int_eq(join(&a), 0);
     ck_assert(!strncmp(a.id, "inst-a-", 7));
@@ -784,15 +785,25 @@ START_TEST(static_membership)
     ck_assert(a.skip_assignment);
     ck_assert_int_eq(a.nmembers, 2);
     ck_assert_int_eq(heartbeat(&b, 4), 0);
-    /* New metadata: a rebalance. */
+    /* New metadata (a restarted consumer owns nothing yet): as in Kafka,
+     * no rebalance while the selected protocol stays the same. */
     b.id[0] = '\0';
     b.meta = "changed";
+    ck_assert_int_eq(join(&b), 0);
+    ck_assert_int_eq(b.gen, gen);
+    ck_assert_int_eq(heartbeat(&a, 4), 0);
+    /* A restart that changes the protocol the group would select does
+     * rebalance. */
+    b.id[0] = '\0';
+    b.protos[0] = "roundrobin";
+    b.protos[1] = NULL;
     join_async(&b);
     usleep(100000);
     ck_assert_int_eq(heartbeat(&a, 4), KFK_ERR_REBALANCE_IN_PROGRESS);
     ck_assert_int_eq(join(&a), 0);
     ck_assert_int_eq(join_wait(&b), 0);
     ck_assert_int_eq(a.gen, gen + 1);
+    ck_assert_str_eq(a.protocol, "roundrobin");
     /* LeaveGroup v3+ by instance ids, in one batch. */
     kfk__leave_group_request rq;
     kfk__leave_group_request_member_identity ids[3];
@@ -1542,6 +1553,31 @@ START_TEST(durable_offsets)
     kfk__delete_groups_response *r;
     ck_assert_int_eq(tclient_call(&g, 42, 2, &rq, (void **)&r), 0);
     ck_assert_int_eq(r->results.v[0].error_code, 0);
+    /* Membership is durable too: a stable group of two (one static), and
+     * a group that became empty. */
+    member x, y, z;
+    int node = coordinator_of("dur-members");
+    member_init(&x, "dur-members", node);
+    member_init(&y, "dur-members", node);
+    snprintf(y.instance, sizeof(y.instance), "dur-static");
+    ck_assert_int_eq(join_new(&x), 0);
+    join_async(&y);
+    usleep(50000);
+    ck_assert_int_eq(join(&x), 0);
+    ck_assert_int_eq(join_wait(&y), 0);
+    member *to[] = {&x, &y};
+    const char *as[] = {"x-part", "y-part"};
+    sync_async(&y);
+    ck_assert_int_eq(sync_call(&x, to, as, 2, NULL, 0), 0);
+    char got[32];
+    ck_assert_int_eq(sync_wait(&y, got, sizeof(got)), 0);
+    int32_t stable_gen = x.gen;
+    member_init(&z, "dur-empty", coordinator_of("dur-empty"));
+    solo(&z, "z");
+    ck_assert_int_eq(leave(&z, 5), 0);
+    tclient_close(&x.t);
+    tclient_close(&y.t);
+    tclient_close(&z.t);
     tclient_close(&a);
     tclient_close(&b);
     tclient_close(&g);
@@ -1549,7 +1585,7 @@ START_TEST(durable_offsets)
 
     /* A crash mid-append leaves a torn last line: recovery ignores it. */
     char path[128];
-    snprintf(path, sizeof(path), "%s/kfk-group-offsets.log", data_dir);
+    snprintf(path, sizeof(path), "%s/kfk-groups.log", data_dir);
     int fd = open(path, O_WRONLY | O_APPEND);
     ck_assert_int_ge(fd, 0);
     static const char torn[] = "{\"g\":\"dur-a\",\"t\":\"t\",\"p\":0,\"o\":7";
@@ -1572,6 +1608,36 @@ START_TEST(durable_offsets)
         connect_to(&g, coordinator_of("dur-gone"));
         ck_assert(kfk__str_eq(describe(&g, 5, "dur-gone")->group_state, "Dead"));
         tclient_close(&g);
+        /* The members carry on: same ids, same generation, no rebalance. */
+        connect_to(&x.t, coordinator_of("dur-members"));
+        connect_to(&y.t, coordinator_of("dur-members"));
+        ck_assert_int_eq(heartbeat(&x, 4), 0);
+        ck_assert_int_eq(heartbeat(&y, 4), 0);
+        ck_assert_int_eq(x.gen, stable_gen);
+        ck_assert_int_eq(sync_call(&y, NULL, NULL, 0, got, sizeof(got)), 0);
+        ck_assert_str_eq(got, "y-part");
+        kfk__describe_groups_response_described_group *d = describe(&x.t, 5, "dur-members");
+        ck_assert(kfk__str_eq(d->group_state, "Stable"));
+        ck_assert_int_eq(d->members.n, 2);
+        ck_assert(kfk__str_eq(d->protocol_data, "range"));
+        if (round == 0) {
+            /* The static member restarts: a new id, still no rebalance. */
+            y.id[0] = '\0';
+            ck_assert_int_eq(join(&y), 0);
+            ck_assert_int_eq(y.gen, stable_gen);
+            ck_assert_int_eq(heartbeat(&x, 4), 0);
+        }
+        tclient_close(&x.t);
+        tclient_close(&y.t);
+        /* The empty group kept its generation: the next one follows it. */
+        connect_to(&z.t, coordinator_of("dur-empty"));
+        ck_assert(kfk__str_eq(describe(&z.t, 5, "dur-empty")->group_state, "Empty"));
+        if (round == 1) {
+            z.id[0] = '\0';
+            ck_assert_int_eq(join_new(&z), 0);
+            ck_assert_int_eq(z.gen, 3);
+        }
+        tclient_close(&z.t);
         tclient_close(&a);
         tclient_close(&b);
         kfk_cluster_destroy(cluster);
