@@ -35,7 +35,11 @@ typedef enum kfk_err {
     KFK_ERR__PURGED = -116,           /* the message was purged */
     KFK_ERR__FATAL = -117,            /* a fatal error was raised earlier */
     KFK_ERR__SYSTEM = -118,           /* an OS call failed (see errno) */
-    KFK_ERR__LOCAL_END = -119         /* one past the last local code */
+    KFK_ERR__PARTITION_EOF = -119,    /* consumer reached a partition's end */
+    KFK_ERR__MAX_POLL_EXCEEDED = -120, /* no poll within max.poll.interval.ms */
+    KFK_ERR__NO_OFFSET = -121,        /* no position and auto.offset.reset=none */
+    KFK_ERR__ASSIGNMENT_LOST = -122,  /* group membership lost */
+    KFK_ERR__LOCAL_END = -123         /* one past the last local code */
 } kfk_err_t;
 
 /* The error's constant name without the prefix ("UNKNOWN_TOPIC_OR_PARTITION",

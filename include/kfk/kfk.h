@@ -9,5 +9,6 @@
 #include <kfk/conf.h>
 #include <kfk/client.h>
 #include <kfk/producer.h>
+#include <kfk/consumer.h>
 
 #endif

@@ -67,6 +67,7 @@ struct kfk__cbroker {
     int64_t rtt[RTT_WINDOW];
     uint64_t nrtt; /* samples since the window's reset */
     int64_t rtt_min, rtt_max, rtt_sum;
+    uint8_t *cur_frame; /* the response being delivered (take_frame) */
 };
 
 #define LG(b) ((b)->conf.log)
@@ -348,9 +349,11 @@ static void on_frame(kfk__conn *conn, uint8_t *frame, size_t len, void *arg)
     void *resp;
     kfk__codec_err err;
     int e = kfk__decode_response(r->api_key, r->version, frame, len, &a, &corr, &resp, &err);
+    b->cur_frame = frame;
     complete(b, r, e, e ? NULL : resp);
     kfk__arena_free(&a);
-    kfk__free(frame);
+    kfk__free(b->cur_frame); /* NULL if the callback took it */
+    b->cur_frame = NULL;
 }
 
 static void on_connect(kfk__conn *conn, void *arg)
@@ -501,6 +504,13 @@ int kfk__cbroker_request_oneway(kfk__cbroker *b, int16_t api_key, int16_t min_ve
                                 void *opaque)
 {
     return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, true);
+}
+
+uint8_t *kfk__cbroker_take_frame(kfk__cbroker *b)
+{
+    uint8_t *f = b->cur_frame;
+    b->cur_frame = NULL;
+    return f;
 }
 
 int32_t kfk__cbroker_id(const kfk__cbroker *b)

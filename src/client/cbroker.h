@@ -87,6 +87,12 @@ int kfk__cbroker_request_oneway(kfk__cbroker *b, int16_t api_key,
                                 kfk__creq_build *build, kfk__creq_cb *cb,
                                 void *opaque);
 
+/* Inside a response callback only: hands the callback the received frame
+ * (kfk__free it when done) that the response's bytes and strings point
+ * into, so they outlive the callback without a copy (a consumer keeps
+ * fetched records this way). NULL outside a response callback. */
+uint8_t *kfk__cbroker_take_frame(kfk__cbroker *b);
+
 int32_t kfk__cbroker_id(const kfk__cbroker *b);
 const char *kfk__cbroker_name(const kfk__cbroker *b); /* "host:port/id" */
 kfk__cbroker_state kfk__cbroker_state_get(const kfk__cbroker *b);

@@ -45,6 +45,7 @@ struct kfk__client {
     char **wanted; /* topics the metadata requests ask for */
     int32_t nwanted, capwanted;
     bool refresh_asked;
+    bool want_all; /* every topic (regex subscriptions) */
     uint64_t md_gen; /* metadata updates so far */
 
     /* I/O thread only */
@@ -67,6 +68,7 @@ typedef struct md_req {
     kfk__client *c;
     int32_t n;
     char **topics;
+    bool all;
 } md_req;
 
 static void *build_metadata(int16_t version, kfk__arena *a, void *opaque)
@@ -77,7 +79,11 @@ static void *build_metadata(int16_t version, kfk__arena *a, void *opaque)
         return NULL;
     kfk__msg_init(&kfk__desc_metadata_request, rq);
     (void)version; /* requested from v1: an empty list means brokers only */
-    rq->allow_auto_topic_creation = true;
+    rq->allow_auto_topic_creation = !m->all;
+    if (m->all) {
+        rq->topics.n = -1; /* null: every topic */
+        return rq;
+    }
     if (m->n == 0) {
         rq->topics.n = 0;
         return rq;
@@ -112,7 +118,7 @@ static void on_metadata(kfk__cbroker *b, int err, int16_t version, void *resp, v
     kfk__client *c = m->c;
     (void)version;
     c->md_inflight = false;
-    if (!err && kfk__mdcache_update(&c->md, resp, false, kfk__now_ms()) == 0) {
+    if (!err && kfk__mdcache_update(&c->md, resp, m->all, kfk__now_ms()) == 0) {
         const kfk__metadata_response *r = resp;
         KFK__DBG(c->conf.broker.log, KFK__DEBUG_METADATA,
                  "metadata from %s: %d brokers, %d topics, controller %d",
@@ -163,6 +169,7 @@ static void refresh_now(kfk__client *c)
     m->c = c;
     pthread_mutex_lock(&c->mu);
     c->refresh_asked = false;
+    m->all = c->want_all;
     m->topics = kfk__calloc((size_t)(c->nwanted ? c->nwanted : 1), sizeof(char *));
     for (int32_t i = 0; m->topics && i < c->nwanted; i++)
         if ((m->topics[m->n] = kfk__strndup(c->wanted[i], strlen(c->wanted[i]))))
@@ -367,6 +374,30 @@ static int want(kfk__client *c, const char *topic)
         return KFK_ERR__NOMEM;
     c->nwanted++;
     return 0;
+}
+
+void kfk__client_want_all_topics(kfk__client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool was = c->want_all;
+    c->want_all = true;
+    c->refresh_asked = true;
+    pthread_mutex_unlock(&c->mu);
+    if (!was)
+        kfk__loop_wakeup(c->loop);
+}
+
+int kfk__client_want_topic(kfk__client *c, const char *topic)
+{
+    pthread_mutex_lock(&c->mu);
+    int32_t before = c->nwanted;
+    int e = want(c, topic);
+    if (!e && c->nwanted != before) {
+        c->refresh_asked = true;
+        kfk__loop_wakeup(c->loop);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return e;
 }
 
 int32_t kfk__client_metadata_wait(kfk__client *c, const char *topic, int timeout_ms)

@@ -57,6 +57,14 @@ kfk__mdcache *kfk__client_metadata(kfk__client *c);
 int32_t kfk__client_metadata_wait(kfk__client *c, const char *topic,
                                   int timeout_ms);
 
+/* Any thread: adds topic to the metadata the client asks for (a refresh
+ * follows if it is new), without waiting. Returns 0 or KFK_ERR__NOMEM. */
+int kfk__client_want_topic(kfk__client *c, const char *topic);
+
+/* Any thread: from now on metadata requests ask for every topic (a regex
+ * subscription needs to see them all). */
+void kfk__client_want_all_topics(kfk__client *c);
+
 /* Any thread: asks for a refresh soon (after an error, say). */
 void kfk__client_metadata_refresh(kfk__client *c);
 

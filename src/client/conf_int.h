@@ -62,6 +62,7 @@ typedef enum kfk__conf_id {
     KFK__CONF_ENABLE_AUTO_COMMIT,       /* int: bool */
     KFK__CONF_ENABLE_IDEMPOTENCE,       /* int: bool */
     KFK__CONF_ENABLE_METRICS_PUSH,      /* int: bool */
+    KFK__CONF_ENABLE_PARTITION_EOF,     /* int: bool */
     KFK__CONF_EXCLUDE_INTERNAL_TOPICS,  /* int: bool */
     KFK__CONF_FETCH_MAX_BYTES,          /* int */
     KFK__CONF_FETCH_MAX_WAIT_MS,        /* int: ms */
@@ -258,6 +259,10 @@ typedef struct kfk__conf_cbs {
     void *error_opaque;
     void (*partitioner)(void); /* kfk_partitioner_cb (kfk/producer.h) */
     void *partitioner_opaque;
+    void (*rebalance)(void); /* kfk_rebalance_cb (kfk/consumer.h) */
+    void *rebalance_opaque;
+    void (*commit)(void); /* kfk_commit_cb */
+    void *commit_opaque;
 } kfk__conf_cbs;
 
 struct kfk_conf {

@@ -487,6 +487,17 @@ const kfk__conf_prop kfk__conf_props[KFK__CONF__COUNT] = {
                 "the brokers have a client metrics subscription that "
                 "matches it (KIP-714). On by default for producers and "
                 "consumers, off for the admin client, as in Java."},
+    [KFK__CONF_ENABLE_PARTITION_EOF] =
+        {.name = "enable.partition.eof",
+         .type = T_BOOL,
+         .clients = C,
+         .importance = LOW,
+         .flags = KFK_ONLY,
+         .def = "false",
+         .doc = "Whether the consumer tells the application (an event with "
+                "KFK_ERR__PARTITION_EOF from poll) each time it reaches the "
+                "end of a partition, once per arrival there. `kfk consume "
+                "-e` uses it to exit at the end."},
     [KFK__CONF_EXCLUDE_INTERNAL_TOPICS] =
         {.name = "exclude.internal.topics",
          .type = T_BOOL,

@@ -46,8 +46,8 @@ void kfk__log_emit(const kfk__log *lg, int level, uint32_t ctx,
         kfk__evq_push(lg->q, KFK__EV_LOG, level, ctx, 0, line, len);
         return;
     }
-    if (level > KFK__LOG_WARNING && !(level >= KFK__LOG_DEBUG && (lg->debug & ctx)))
-        return; /* no callback: only warnings and asked-for debug to stderr */
+    if (level > KFK__LOG_WARNING && !(lg->debug & ctx))
+        return; /* no callback: warnings, and everything of the debug contexts */
     int64_t ms = kfk__wall_ms();
     fprintf(stderr, "%lld.%03d kfk %s [%s] %s: %s\n", (long long)(ms / 1000),
             (int)(ms % 1000), level_name(level), lg->name ? lg->name : "",

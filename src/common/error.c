@@ -28,6 +28,13 @@ static const kfk__err_desc table[] = {
     {KFK_ERR__PURGED, "_PURGED", 0, "Message was purged"},
     {KFK_ERR__FATAL, "_FATAL", 0, "A fatal error occurred earlier"},
     {KFK_ERR__SYSTEM, "_SYSTEM", 0, "System call failed"},
+    {KFK_ERR__PARTITION_EOF, "_PARTITION_EOF", 0, "Reached the end of the partition"},
+    {KFK_ERR__MAX_POLL_EXCEEDED, "_MAX_POLL_EXCEEDED", 0,
+     "Application did not poll within max.poll.interval.ms: left the group"},
+    {KFK_ERR__NO_OFFSET, "_NO_OFFSET", 0,
+     "No committed offset and auto.offset.reset is none"},
+    {KFK_ERR__ASSIGNMENT_LOST, "_ASSIGNMENT_LOST", 0,
+     "Group membership was lost: partitions were reassigned"},
 };
 
 #define NTABLE (sizeof(table) / sizeof(table[0]))

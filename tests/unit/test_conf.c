@@ -151,6 +151,7 @@ static const struct {
     {"enable.auto.commit", "true"},
     {"enable.idempotence", "true"},
     {"enable.metrics.push", "true"},
+    {"enable.partition.eof", "false"}, /* kfk only */
     {"exclude.internal.topics", "true"},
     {"fetch.max.bytes", "52428800"},
     {"fetch.max.wait.ms", "500"},

@@ -1,0 +1,372 @@
+/*
+ * test_consumer_group.c: consumers in groups against the reference
+ * broker's coordinator: eager and cooperative rebalancing with members
+ * joining and leaving while records flow, never two owners of a partition
+ * (checked in the rebalance callbacks), every record delivered, commits
+ * across rebalances, max.poll.interval.ms, static membership, and the
+ * coordinator moving or failing.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kfk/broker.h>
+#include <kfk/kfk.h>
+
+#include "../unit/check_main.h"
+#include "net/loop.h"
+#include "tproducer.h"
+
+#define N TP_N
+#define NPART 6
+#define MAXC 4
+
+static kfk_cluster_t *cluster;
+static tracker t;
+
+static void setup(void)
+{
+    static const char *const props[] = {"brokers=3", "group.min.session.timeout.ms=500", NULL};
+    char err[256];
+    cluster = kfk_cluster_new(props, err, sizeof(err));
+    ck_assert_msg(cluster, "%s", err);
+    memset(&t, 0, sizeof(t));
+}
+
+static void teardown(void)
+{
+    kfk_cluster_destroy(cluster);
+}
+
+/* Who owns each partition, as the rebalance callbacks say. */
+static int owner[NPART];
+static int assigned_events, revoked_events, lost_events;
+
+typedef struct member {
+    int id;
+    kfk_t *k;
+    int owned;
+} member;
+
+static void on_rebalance(kfk_t *k, kfk_rebalance_event_t ev, const kfk_topic_partition_t *parts,
+                         size_t n, void *opaque)
+{
+    member *m = opaque;
+    (void)k;
+    if (getenv("KFK_TEST_TRACE"))
+        fprintf(stderr, "member %d (%s): %s %zu\n", m->id, kfk_name(k),
+                ev == KFK_REBALANCE_ASSIGNED ? "assigned" : ev == KFK_REBALANCE_REVOKED ? "revoked" : "lost", n);
+    for (size_t i = 0; i < n; i++) {
+        int p = parts[i].partition;
+        ck_assert(p >= 0 && p < NPART);
+        if (ev == KFK_REBALANCE_ASSIGNED) {
+            ck_assert_msg(owner[p] == -1, "partition %d given to %d while %d owns it", p, m->id,
+                          owner[p]);
+            owner[p] = m->id;
+            m->owned++;
+        } else {
+            if (owner[p] == m->id)
+                owner[p] = -1;
+            m->owned--;
+        }
+    }
+    if (ev == KFK_REBALANCE_ASSIGNED)
+        assigned_events++;
+    else if (ev == KFK_REBALANCE_REVOKED)
+        revoked_events++;
+    else
+        lost_events++;
+}
+
+static kfk_t *group_consumer(member *m, int id, const char *group, const char *const *extra)
+{
+    kfk_conf_t *conf = kfk_conf_new();
+    char err[512];
+    const char *const base[] = {"bootstrap.servers", kfk_cluster_bootstrap(cluster),
+                                "group.id", group,
+                                "session.timeout.ms", "3000",
+                                "heartbeat.interval.ms", "200",
+                                "auto.offset.reset", "earliest",
+                                "auto.commit.interval.ms", "200",
+                                NULL};
+    for (int i = 0; base[i]; i += 2)
+        ck_assert_msg(kfk_conf_set(conf, base[i], base[i + 1], err, sizeof(err)) == 0, "%s", err);
+    for (int i = 0; extra && extra[i]; i += 2)
+        ck_assert_msg(kfk_conf_set(conf, extra[i], extra[i + 1], err, sizeof(err)) == 0, "%s",
+                      err);
+    m->id = id;
+    m->owned = 0;
+    kfk_conf_set_rebalance_cb(conf, on_rebalance, m);
+    m->k = kfk_consumer_new(conf, err, sizeof(err));
+    kfk_conf_destroy(conf);
+    ck_assert_msg(m->k, "%s", err);
+    const char *topics[] = {"grp"};
+    ck_assert_int_eq(kfk_consumer_subscribe(m->k, topics, 1), 0);
+    return m->k;
+}
+
+static int seen[N];
+static int total_seen;
+
+static int poll_member(member *m, int timeout_ms)
+{
+    const kfk_message_t *msgs[200];
+    size_t n = kfk_consumer_poll_batch(m->k, timeout_ms, msgs, 200);
+    int recs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i]->err)
+            continue;
+        ck_assert_int_eq(owner[msgs[i]->partition], m->id);
+        int idx = atoi((const char *)msgs[i]->value + 6);
+        ck_assert(idx >= 0 && idx < N);
+        if (seen[idx]++ == 0)
+            total_seen++;
+        recs++;
+    }
+    return recs;
+}
+
+static void reset_state(void)
+{
+    for (int p = 0; p < NPART; p++)
+        owner[p] = -1;
+    memset(seen, 0, sizeof(seen));
+    total_seen = 0;
+    assigned_events = revoked_events = lost_events = 0;
+}
+
+/* Polls every live member until pred or timeout. */
+static bool poll_until(member *ms, int n, bool (*pred)(void), int timeout_ms)
+{
+    int64_t t0 = kfk__now_ms();
+    while (kfk__now_ms() - t0 < timeout_ms) {
+        for (int i = 0; i < n; i++)
+            if (ms[i].k)
+                poll_member(&ms[i], 20);
+        if (pred())
+            return true;
+    }
+    return pred();
+}
+
+static bool all_seen(void)
+{
+    return total_seen == N;
+}
+
+static bool all_owned(void)
+{
+    for (int p = 0; p < NPART; p++)
+        if (owner[p] < 0)
+            return false;
+    return true;
+}
+
+static void produce_all(void)
+{
+    kfk_t *p = tp_producer(cluster, &t, NULL);
+    tp_produce_range(p, "grp", 0, N, true);
+    ck_assert_int_eq(kfk_flush(p, 30000), 0);
+    kfk_destroy(p);
+}
+
+static void group_churn(const char *strategy)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    static member ms[MAXC];
+    memset(ms, 0, sizeof(ms));
+    const char *const extra[] = {"partition.assignment.strategy", strategy, NULL};
+    group_consumer(&ms[0], 0, strategy, extra);
+    ck_assert(poll_until(ms, 1, all_owned, 15000));
+    /* records flow while members come and go */
+    kfk_t *p = tp_producer(cluster, &t, NULL);
+    tp_produce_range(p, "grp", 0, N / 3, true);
+    group_consumer(&ms[1], 1, strategy, extra);
+    poll_until(ms, 2, all_seen, 1500);
+    tp_produce_range(p, "grp", N / 3, 2 * N / 3, true);
+    group_consumer(&ms[2], 2, strategy, extra);
+    poll_until(ms, 3, all_seen, 1500);
+    ck_assert_int_eq(kfk_consumer_close(ms[1].k, 10000), 0);
+    kfk_destroy(ms[1].k);
+    ms[1].k = NULL;
+    tp_produce_range(p, "grp", 2 * N / 3, N, true);
+    ck_assert_int_eq(kfk_flush(p, 30000), 0);
+    kfk_destroy(p);
+    ck_assert_msg(poll_until(ms, 3, all_seen, 20000), "%d of %d records seen", total_seen, N);
+    ck_assert(poll_until(ms, 3, all_owned, 10000));
+    /* the two left split the partitions evenly */
+    ck_assert_int_eq(ms[0].owned + ms[2].owned, NPART);
+    ck_assert_int_eq(ms[0].owned, NPART / 2);
+    ck_assert_int_eq(lost_events, 0);
+    for (int i = 0; i < MAXC; i++)
+        if (ms[i].k) {
+            ck_assert_int_eq(kfk_consumer_close(ms[i].k, 10000), 0);
+            kfk_destroy(ms[i].k);
+        }
+    /* with auto-commit at every revoke, a new member reads nothing twice */
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(seen[i] >= 1, "record %d never delivered", i);
+}
+
+START_TEST(eager_range_group_with_churn)
+{
+    group_churn("range");
+}
+END_TEST
+
+START_TEST(cooperative_sticky_group_with_churn)
+{
+    group_churn("cooperative-sticky");
+    ck_assert_int_gt(revoked_events, 0);
+}
+END_TEST
+
+/* Committed offsets carry over to the next member of the group. */
+START_TEST(close_commits_and_next_member_resumes)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    produce_all();
+    static member ms[2];
+    memset(ms, 0, sizeof(ms));
+    group_consumer(&ms[0], 0, "resume", NULL);
+    ck_assert(poll_until(ms, 1, all_seen, 20000));
+    ck_assert_int_eq(kfk_consumer_close(ms[0].k, 10000), 0);
+    kfk_destroy(ms[0].k);
+    ms[0].k = NULL;
+    reset_state();
+    group_consumer(&ms[1], 1, "resume", NULL);
+    poll_until(ms, 2, all_owned, 15000);
+    int extra = 0;
+    for (int i = 0; i < 10; i++)
+        extra += poll_member(&ms[1], 100);
+    ck_assert_int_eq(extra + total_seen, 0);
+    kfk_destroy(ms[1].k);
+}
+END_TEST
+
+START_TEST(max_poll_interval_exceeded)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    static member ms[1];
+    static const char *const extra[] = {"max.poll.interval.ms", "1000", NULL};
+    group_consumer(&ms[0], 0, "slow", extra);
+    ck_assert(poll_until(ms, 1, all_owned, 15000));
+    sleep(3);
+    bool told = false;
+    for (int i = 0; i < 20 && !told; i++) {
+        const kfk_message_t *m = kfk_consumer_poll(ms[0].k, 100);
+        told = m && m->err == KFK_ERR__MAX_POLL_EXCEEDED;
+    }
+    ck_assert_msg(told, "no MAX_POLL_EXCEEDED event");
+    ck_assert_int_eq(lost_events, 1);
+    /* polling again rejoins */
+    ck_assert(poll_until(ms, 1, all_owned, 15000));
+    kfk_destroy(ms[0].k);
+}
+END_TEST
+
+static member *two;
+
+/* Both members own half: the group settled. */
+static bool both_own(void)
+{
+    return all_owned() && two[0].owned == NPART / 2 && two[1].owned == NPART / 2;
+}
+
+static int32_t generation_of(kfk_t *k)
+{
+    char id[256];
+    return kfk_consumer_member_id(k, id, sizeof(id));
+}
+
+START_TEST(static_member_restart_keeps_assignment)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    static member ms[3];
+    memset(ms, 0, sizeof(ms));
+    static const char *const a[] = {"group.instance.id", "instance-a", NULL};
+    static const char *const b[] = {"group.instance.id", "instance-b", NULL};
+    group_consumer(&ms[0], 0, "static", a);
+    group_consumer(&ms[1], 1, "static", b);
+    two = ms;
+    ck_assert(poll_until(ms, 2, both_own, 15000));
+    int32_t gen = generation_of(ms[1].k);
+    int owned_b = ms[1].owned;
+    ck_assert_int_gt(gen, 0);
+    /* b restarts: a static member does not leave on close */
+    kfk_destroy(ms[1].k);
+    ms[1].k = NULL;
+    for (int p = 0; p < NPART; p++)
+        if (owner[p] == 1)
+            owner[p] = -1;
+    group_consumer(&ms[2], 1, "static", b);
+    ck_assert(poll_until(ms, 3, all_owned, 15000));
+    ck_assert_int_eq(ms[2].owned, owned_b);
+    ck_assert_int_eq(generation_of(ms[2].k), gen);
+    ck_assert_int_eq(generation_of(ms[0].k), gen);
+    kfk_destroy(ms[0].k);
+    kfk_destroy(ms[2].k);
+}
+END_TEST
+
+START_TEST(coordinator_moves_and_errors)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    static member ms[2];
+    memset(ms, 0, sizeof(ms));
+    group_consumer(&ms[0], 0, "moving", NULL);
+    group_consumer(&ms[1], 1, "moving", NULL);
+    ck_assert(poll_until(ms, 2, all_owned, 15000));
+    kfk_t *p = tp_producer(cluster, &t, NULL);
+    tp_produce_range(p, "grp", 0, N / 2, true);
+    /* coordinator errors on heartbeats, commits and joins */
+    kfk_cluster_inject_error(cluster, -1, 12, NULL, -1, KFK_ERR_NOT_COORDINATOR, 2);
+    kfk_cluster_inject_error(cluster, -1, 8, NULL, -1, KFK_ERR_COORDINATOR_LOAD_IN_PROGRESS, 2);
+    kfk_cluster_inject_error(cluster, -1, 12, NULL, -1, KFK_ERR_REBALANCE_IN_PROGRESS, 1);
+    poll_until(ms, 2, all_seen, 2000);
+    for (int b = 1; b <= 3; b++)
+        kfk_cluster_move_coordinator(cluster, "moving", b);
+    tp_produce_range(p, "grp", N / 2, N, true);
+    ck_assert_int_eq(kfk_flush(p, 30000), 0);
+    kfk_destroy(p);
+    ck_assert_msg(poll_until(ms, 2, all_seen, 30000), "%d of %d", total_seen, N);
+    ck_assert(poll_until(ms, 2, all_owned, 15000));
+    kfk_topic_partition_t q[NPART];
+    for (int i = 0; i < NPART; i++)
+        q[i] = (kfk_topic_partition_t){.topic = "grp", .partition = i};
+    ck_assert_int_eq(kfk_consumer_commit(ms[0].k, NULL, 0, 0), 0);
+    ck_assert_int_eq(kfk_consumer_commit(ms[1].k, NULL, 0, 0), 0);
+    ck_assert_int_eq(kfk_consumer_committed(ms[0].k, q, NPART, 10000), 0);
+    int64_t sum = 0;
+    for (int i = 0; i < NPART; i++)
+        sum += q[i].offset;
+    ck_assert_int_eq(sum, N);
+    kfk_destroy(ms[0].k);
+    kfk_destroy(ms[1].k);
+}
+END_TEST
+
+static Suite *group_suite(void)
+{
+    Suite *s = suite_create("consumer_group");
+    TCase *tc = tcase_create("group");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, eager_range_group_with_churn);
+    tcase_add_test(tc, cooperative_sticky_group_with_churn);
+    tcase_add_test(tc, close_commits_and_next_member_resumes);
+    tcase_add_test(tc, max_poll_interval_exceeded);
+    tcase_add_test(tc, static_member_restart_keeps_assignment);
+    tcase_add_test(tc, coordinator_moves_and_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KFK_CHECK_MAIN(group_suite)
