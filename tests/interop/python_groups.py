@@ -17,6 +17,8 @@ group coordinator of `kfk broker --brokers 3`.
   members consume; they follow it and commit the final offsets.
 - kafka-python KafkaConsumer: group consumption with commits, checked with
   committed().
+- A restart of `kfk broker` with a data dir: the group resumes from its
+  committed offsets.
 - Admin: kafka-python's KafkaAdminClient list_consumer_groups /
   describe_consumer_groups / list_consumer_group_offsets /
   delete_consumer_groups, and confluent-kafka's AdminClient.list_groups.
@@ -369,6 +371,38 @@ def test_admin(kafka, ck, b, topic, groups):
     log(f"admin: listed, described, fetched offsets, deleted {groups[0]}")
 
 
+def test_restart(ck, kfk):
+    """Committed offsets and the group survive a restart of `kfk broker`
+    with a data dir: a consumer of the group resumes where it committed."""
+    import tempfile, shutil
+    data = tempfile.mkdtemp(prefix="kfk-interop-groups-")
+    try:
+        group = common.unique_topic("grp-restart")
+        cfg = [f"data.dir={data}", "group.min.session.timeout.ms=1000"]
+        with common.Broker(kfk, brokers=3, configs=cfg) as b:
+            topic = common.unique_topic("restart")
+            b.create_topic(topic, PARTITIONS)
+            produce(ck, b.bootstrap, topic, 0, 120)
+            sink = []
+            m = Member(ck, b.bootstrap, group, topic, "restart-1", sink=sink)
+            m.start()
+            common.wait_until(lambda: len(sink) >= 120, 30, "120 records before the restart")
+            m.stop()
+            produce(ck, b.bootstrap, topic, 120, 30)
+        with common.Broker(kfk, brokers=3, configs=cfg) as b:
+            sink = []
+            m = Member(ck, b.bootstrap, group, topic, "restart-2", sink=sink)
+            m.start()
+            common.wait_until(lambda: len(sink) >= 30, 30, "the 30 records produced before the restart")
+            time.sleep(0.3)
+            m.stop()
+            check(sorted(sink) == list(range(120, 150)),
+                  f"after the restart the group read {sorted(sink)[:8]}...; want 120..149 only")
+        log("restart: the group resumed from its committed offsets")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def test(args):
     ck = common.require_module("confluent_kafka", "python3-confluent-kafka")
     common.require_module("confluent_kafka.admin", "python3-confluent-kafka")
@@ -384,6 +418,7 @@ def test(args):
         g2 = test_kafka_python(kafka, ck, b, topic)
         test_admin(kafka, ck, b, topic, [g1, g2])
         b.check_alive()
+    test_restart(ck, args.kfk)
 
 
 if __name__ == "__main__":
