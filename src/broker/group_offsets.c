@@ -202,7 +202,11 @@ static json_t *group_json(const kfk__group *g)
     json_t *ms = json_array();
     for (const kfk__gmember *m = g->members; ms && m; m = m->next)
         json_array_append_new(ms, member_json(m));
-    json_t *grp = json_pack("{s:i, s:o}", "gen", (int)g->generation, "members", ms);
+    /* Compaction may catch a group mid-rebalance: say so, and it is
+     * restored rebalancing rather than stable with half-made assignments. */
+    json_t *grp = json_pack("{s:i, s:o, s:b}", "gen", (int)g->generation, "members", ms,
+                            "rebalancing",
+                            g->state == KFK__G_PREPARING || g->state == KFK__G_COMPLETING);
     if (!grp)
         return NULL;
     if (g->protocol_type)
@@ -410,6 +414,11 @@ static int restore_group(kfk_cluster_t *c, kfk__group *g, json_t *grp)
         g->nmembers++;
     }
     g->state = g->nmembers ? KFK__G_STABLE : KFK__G_EMPTY;
+    if (g->nmembers && json_is_true(json_object_get(grp, "rebalancing"))) {
+        g->state = KFK__G_PREPARING;
+        g->join_deadline = now + kfk__group_max_rebalance_ms(g);
+        g->join_not_before = 0;
+    }
     return 0;
 }
 

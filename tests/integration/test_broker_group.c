@@ -1588,6 +1588,13 @@ START_TEST(durable_offsets)
     snprintf(path, sizeof(path), "%s/kfk-groups.log", data_dir);
     int fd = open(path, O_WRONLY | O_APPEND);
     ck_assert_int_ge(fd, 0);
+    /* A group logged mid-rebalance (compaction can catch one). */
+    static const char reb[] =
+        "{\"g\":\"dur-reb\",\"grp\":{\"gen\":4,\"pt\":\"consumer\",\"proto\":\"range\","
+        "\"leader\":\"m-1\",\"rebalancing\":true,\"members\":[{\"id\":\"m-1\",\"cid\":\"c\","
+        "\"host\":\"/h\",\"st\":10000,\"rt\":5000,\"a\":\"\",\"protos\":[{\"n\":\"range\","
+        "\"m\":\"6d657461\"}]}]}}\n";
+    ck_assert_int_eq(write(fd, reb, strlen(reb)), (ssize_t)strlen(reb));
     static const char torn[] = "{\"g\":\"dur-a\",\"t\":\"t\",\"p\":0,\"o\":7";
     ck_assert_int_eq(write(fd, torn, strlen(torn)), (ssize_t)strlen(torn));
     close(fd);
@@ -1629,6 +1636,19 @@ START_TEST(durable_offsets)
         }
         tclient_close(&x.t);
         tclient_close(&y.t);
+        if (round == 0) {
+            /* The group logged mid-rebalance comes back rebalancing. */
+            member r;
+            member_init(&r, "dur-reb", coordinator_of("dur-reb"));
+            snprintf(r.id, sizeof(r.id), "m-1");
+            r.gen = 4;
+            ck_assert(state_is(&r.t, "dur-reb", "PreparingRebalance"));
+            ck_assert_int_eq(heartbeat(&r, 4), KFK_ERR_REBALANCE_IN_PROGRESS);
+            ck_assert_int_eq(join(&r), 0);
+            ck_assert_int_eq(r.gen, 5);
+            ck_assert_str_eq(r.leader, "m-1");
+            tclient_close(&r.t);
+        }
         /* The empty group kept its generation: the next one follows it. */
         connect_to(&z.t, coordinator_of("dur-empty"));
         ck_assert(kfk__str_eq(describe(&z.t, 5, "dur-empty")->group_state, "Empty"));
