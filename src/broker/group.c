@@ -308,7 +308,7 @@ bool kfk__group_take_pending(kfk__group *g, kfk__str id)
 /* The checks SyncGroup, Heartbeat and OffsetCommit share: the member is
  * current (not fenced by its instance id) and of this generation. */
 int kfk__group_check_member(kfk__group *g, kfk__str member_id, kfk__str instance_id,
-                        int32_t generation, kfk__gmember **out)
+                            int32_t generation, kfk__gmember **out)
 {
     *out = NULL;
     kfk__gmember *m = kfk__group_member(g, member_id);
