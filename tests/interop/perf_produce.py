@@ -135,11 +135,11 @@ def end_offsets(broker, topic, partitions):
     return ends
 
 
-def first_value(broker, topic):
+def first_value(broker, topic, partition):
     kcat = common.require_program("kcat", "kcat")
     cp = common.run([kcat, "-b", broker.bootstrap, "-X", "broker.address.family=v4",
-                     "-C", "-t", topic, "-p", "0", "-o", "beginning", "-c", "1", "-e",
-                     "-q", "-f", "%s"], timeout=60, what="kcat -C")
+                     "-C", "-t", topic, "-p", str(partition), "-o", "beginning", "-c", "1",
+                     "-e", "-q", "-f", "%s"], timeout=60, what="kcat -C")
     check(cp.returncode == 0, f"kcat -C exited {cp.returncode}: {cp.stderr[-2000:]!r}")
     return cp.stdout
 
@@ -156,7 +156,7 @@ def produce_and_check(broker, argv_base, what, topic, expect_total, extra=(), co
           f"{what}: log end offsets {ends} add up to {total}, want {expect_total}")
     log(f"{what}: {j['records']} records, p50 {j['latency_p50_ms']} ms, "
         f"p99 {j['latency_p99_ms']} ms; offsets {ends}")
-    return j
+    return j, ends
 
 
 def test(args):
@@ -166,11 +166,11 @@ def test(args):
         topic = common.unique_topic("perf")
         broker.create_topic(topic, PARTITIONS)
         started_us = time.time() * 1e6
-        j = produce_and_check(broker, kfk, "kfk perf produce", topic, COUNT)
+        j, ends = produce_and_check(broker, kfk, "kfk perf produce", topic, COUNT)
         check(j["client"] == "kfk" and j["acks"] == "all" and j["idempotence"] == "true",
               f"kfk perf produce: client/acks/idempotence {j['client']}/{j['acks']}/"
               f"{j['idempotence']}, want kfk/all/true (the defaults)")
-        value = first_value(broker, topic)
+        value = first_value(broker, topic, max(ends, key=ends.get))
         check(len(value) == SIZE, f"first value is {len(value)} bytes, want {SIZE}")
         (sent_us,) = struct.unpack(">Q", value[:8])
         check(started_us - 60e6 <= sent_us <= time.time() * 1e6 + 60e6,
@@ -178,13 +178,13 @@ def test(args):
               f"not near now ({started_us:.0f})")
 
         total = COUNT
-        j = produce_and_check(broker, kfk, "kfk perf produce -z lz4 -a 1", topic,
+        j, _ = produce_and_check(broker, kfk, "kfk perf produce -z lz4 -a 1", topic,
                               total + COUNT, ["-z", "lz4", "-a", "1", "-X", "linger.ms=2"])
         total += COUNT
         check(j["compression"] == "lz4" and j["acks"] == "1" and j["linger_ms"] == "2",
               f"-z lz4 -a 1 -X linger.ms=2 reported {j['compression']}/{j['acks']}/"
               f"{j['linger_ms']}")
-        j = produce_and_check(broker, kfk, "kfk perf produce -r 5000", topic,
+        produce_and_check(broker, kfk, "kfk perf produce -r 5000", topic,
                               total + 2000, ["-r", "5000"], count=2000, rate=5000.0)
         total += 2000
 
@@ -198,7 +198,7 @@ def test(args):
 
         if args.rdk:
             rdk = [args.rdk]
-            j = produce_and_check(broker, rdk, "rdk_perf_produce", topic, total + COUNT,
+            j, _ = produce_and_check(broker, rdk, "rdk_perf_produce", topic, total + COUNT,
                                   ["-a", "all", "-X", "enable.idempotence=true"])
             check(j["client"] == "librdkafka" and j["acks"] == "all",
                   f"rdk_perf_produce: client {j['client']}, acks {j['acks']}")
