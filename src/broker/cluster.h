@@ -96,6 +96,7 @@ typedef struct kfk__fault {
 
 struct kfk_cluster {
     pthread_mutex_t lock;
+    struct kfk__breq *delayed; /* responses waiting out injected latency */
     pthread_t thread;
     bool thread_started;
     bool stopping;

@@ -180,11 +180,23 @@ static void send_now(kfk__bconn *bc, uint8_t *buf, size_t len)
     kfk__conn_send(bc->conn, buf, len);
 }
 
+static void delayed_unlink(kfk__breq *r)
+{
+    if (r->prev_delayed)
+        r->prev_delayed->next_delayed = r->next_delayed;
+    else
+        r->c->delayed = r->next_delayed;
+    if (r->next_delayed)
+        r->next_delayed->prev_delayed = r->prev_delayed;
+    r->next_delayed = r->prev_delayed = NULL;
+}
+
 static void on_delay(kfk__timer *t, void *arg)
 {
     kfk__breq *r = arg;
     kfk__timer_del(t);
     r->timer = NULL;
+    delayed_unlink(r);
     kfk__bconn *bc = r->bc;
     delayed_send *d = r->park;
     send_now(bc, d->buf, d->len);
@@ -235,6 +247,11 @@ void kfk__breq_respond(kfk__breq *r)
             r->park = d;
             r->timer = kfk__timer_add(r->c->loop, latency, on_delay, r);
             if (r->timer) {
+                r->prev_delayed = NULL;
+                r->next_delayed = r->c->delayed;
+                if (r->c->delayed)
+                    r->c->delayed->prev_delayed = r;
+                r->c->delayed = r;
                 if (!was_parked) {
                     bc->delayed++;
                     kfk__conn_pause_read(bc->conn, true);
@@ -632,6 +649,16 @@ void kfk_cluster_destroy(kfk_cluster_t *c)
     kfk__fetch_flush(c, NULL);
     kfk__fetch_sessions_free(c);
     kfk__timer_del(c->maintain);
+    while (c->delayed) { /* answers still waiting out injected latency */
+        kfk__breq *r = c->delayed;
+        delayed_unlink(r);
+        kfk__timer_del(r->timer);
+        r->timer = NULL;
+        kfk__free(((delayed_send *)r->park)->buf);
+        if (r->bc)
+            unlink_inflight(r);
+        breq_free(r);
+    }
     for (int32_t i = 0; c->brokers && i < c->nbrokers; i++)
         broker_close_all(&c->brokers[i]);
     kfk__groups_free(c);

@@ -30,6 +30,8 @@ struct kfk__breq {
     void *park;
     kfk__timer *timer;
     kfk__breq *next_parked;
+    /* while a response waits out injected latency: the cluster's list */
+    kfk__breq *next_delayed, *prev_delayed;
 };
 
 /* A handler fills r->resp (already initialised with the response's
