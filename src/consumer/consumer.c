@@ -1021,7 +1021,7 @@ kfk_err_t kfk_consumer_close(kfk_t *k, int timeout_ms)
     int64_t deadline = kfk__now_ms() + (timeout_ms < 0 ? cs->api_timeout_ms : timeout_ms);
     kfk_err_t e = KFK_ERR_NONE;
     if (cs->auto_commit) {
-        e = kfk_consumer_commit(k, NULL, 0, 0);
+        e = kfk__consumer_commit(k, NULL, 0, 0, deadline);
         if (e == KFK_ERR__STATE)
             e = KFK_ERR_NONE; /* nothing assigned */
     }

@@ -233,6 +233,10 @@ void kfk__call_unref(kfk__call *c);
 /* Any thread: starts an OffsetCommit of c->parts (the call finishes with
  * the result; async calls also queue a CEV_COMMIT). */
 int kfk__offsets_commit(kfk__consumer *cs, kfk__call *c);
+/* kfk_consumer_commit with a deadline of its own (close's). */
+kfk_err_t kfk__consumer_commit(kfk_t *k, kfk_topic_partition_t *parts, size_t n, int flags,
+                               int64_t deadline_ms);
+
 /* Any thread: starts an OffsetFetch of c->parts. */
 int kfk__offsets_fetch(kfk__consumer *cs, kfk__call *c);
 /* Any thread: ListOffsets for c->parts (offset = timestamp or -1/-2),

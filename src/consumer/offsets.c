@@ -731,6 +731,14 @@ static kfk_topic_partition_t *moved_positions(kfk__consumer *cs, size_t *n)
 kfk_err_t kfk_consumer_commit(kfk_t *k, kfk_topic_partition_t *parts, size_t n, int flags)
 {
     kfk__consumer *cs = kfk__consumer_of(k);
+    return kfk__consumer_commit(k, parts, n, flags,
+                                kfk__now_ms() + (cs ? cs->api_timeout_ms : 0));
+}
+
+kfk_err_t kfk__consumer_commit(kfk_t *k, kfk_topic_partition_t *parts, size_t n, int flags,
+                               int64_t deadline_ms)
+{
+    kfk__consumer *cs = kfk__consumer_of(k);
     if (!cs || (n && !parts) || (flags & ~KFK_COMMIT_ASYNC))
         return KFK_ERR__INVALID_ARG;
     if (!cs->group_id)
@@ -755,6 +763,7 @@ kfk_err_t kfk_consumer_commit(kfk_t *k, kfk_topic_partition_t *parts, size_t n, 
     }
     if (!c)
         return KFK_ERR__NOMEM;
+    c->deadline_ms = deadline_ms;
     if (flags & KFK_COMMIT_ASYNC) {
         c->async = true;
         int e = kfk__offsets_commit(cs, c);

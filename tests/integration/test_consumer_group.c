@@ -353,6 +353,26 @@ START_TEST(coordinator_moves_and_errors)
 }
 END_TEST
 
+/* With every broker unresponsive, close still returns in about the time
+ * it was given. */
+START_TEST(close_is_bounded_without_a_coordinator)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    produce_all();
+    static member ms[1];
+    group_consumer(&ms[0], 0, "bounded", NULL);
+    ck_assert(poll_until(ms, 1, all_seen, 20000));
+    kfk_cluster_broker_pause(cluster, -1, 1);
+    int64_t t0 = kfk__now_ms();
+    kfk_consumer_close(ms[0].k, 2000);
+    int64_t took = kfk__now_ms() - t0;
+    ck_assert_msg(took < 6000, "close took %lld ms", (long long)took);
+    kfk_destroy(ms[0].k);
+    kfk_cluster_broker_pause(cluster, -1, 0);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("consumer_group");
@@ -365,6 +385,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, max_poll_interval_exceeded);
     tcase_add_test(tc, static_member_restart_keeps_assignment);
     tcase_add_test(tc, coordinator_moves_and_errors);
+    tcase_add_test(tc, close_is_bounded_without_a_coordinator);
     suite_add_tcase(s, tc);
     return s;
 }
