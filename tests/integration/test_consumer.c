@@ -373,6 +373,40 @@ START_TEST(commit_and_resume_from_committed)
 }
 END_TEST
 
+/* Leaders move, a broker stops and starts, fetches fail and connections
+ * drop while the consumer reads: every record still arrives once, in
+ * order. */
+START_TEST(reads_through_leader_changes)
+{
+    fill("moving", 3, 0, N / 2, NULL);
+    kfk_t *k = consumer(NULL);
+    assign_all(k, "moving", 3, KFK_OFFSET_BEGINNING);
+    static seen s;
+    memset(&s, 0, sizeof(s));
+    consume(k, &s, N / 4, 3);
+    for (int p = 0; p < 3; p++)
+        kfk_cluster_move_leader(cluster, "moving", p, kfk_cluster_leader(cluster, "moving", p) % 3 + 1);
+    kfk_cluster_inject_error(cluster, -1, 1, "moving", -1, KFK_ERR_NOT_LEADER_OR_FOLLOWER, 2);
+    kfk_cluster_inject_error(cluster, -1, 1, "moving", -1, KFK_ERR_FENCED_LEADER_EPOCH, 2);
+    kfk_cluster_inject_error(cluster, -1, 1, "moving", -1, KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION, 1);
+    consume(k, &s, N / 3, 3);
+    int victim = kfk_cluster_leader(cluster, "moving", 0);
+    kfk_cluster_broker_stop(cluster, victim);
+    kfk_t *p = tp_producer(cluster, &t, NULL);
+    tp_produce_range(p, "moving", N / 2, N, true);
+    ck_assert_int_eq(kfk_flush(p, 30000), 0);
+    kfk_destroy(p);
+    kfk_cluster_drop_after(cluster, -1, 3);
+    consume(k, &s, 3 * N / 4, 3);
+    kfk_cluster_broker_start(cluster, victim);
+    consume(k, &s, N, 3);
+    ck_assert_int_eq(s.total, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(s.count[i] == 1, "record %d read %d times", i, s.count[i]);
+    kfk_destroy(k);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     kfk_t *k = consumer(NULL);
@@ -406,6 +440,7 @@ static Suite *consumer_suite(void)
     tcase_add_test(tc, end_of_partition_events);
     tcase_add_test(tc, auto_offset_reset);
     tcase_add_test(tc, commit_and_resume_from_committed);
+    tcase_add_test(tc, reads_through_leader_changes);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return s;

@@ -353,6 +353,54 @@ START_TEST(coordinator_moves_and_errors)
 }
 END_TEST
 
+/* Cooperative group through injected group errors and commit failures
+ * while members come and go: every record delivered at least once,
+ * never two owners. */
+START_TEST(cooperative_group_through_errors)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    static member ms[MAXC];
+    memset(ms, 0, sizeof(ms));
+    static const char *const extra[] = {"partition.assignment.strategy", "cooperative-sticky",
+                                        NULL};
+    group_consumer(&ms[0], 0, "chaos", extra);
+    group_consumer(&ms[1], 1, "chaos", extra);
+    ck_assert(poll_until(ms, 2, all_owned, 15000));
+    kfk_t *p = tp_producer(cluster, &t, NULL);
+    static const struct {
+        int api;
+        kfk_err_t err;
+    } faults[] = {
+        {12, KFK_ERR_ILLEGAL_GENERATION},   {12, KFK_ERR_UNKNOWN_MEMBER_ID},
+        {12, KFK_ERR_REBALANCE_IN_PROGRESS}, {14, KFK_ERR_REBALANCE_IN_PROGRESS},
+        {11, KFK_ERR_COORDINATOR_LOAD_IN_PROGRESS}, {8, KFK_ERR_REQUEST_TIMED_OUT},
+        {8, KFK_ERR_ILLEGAL_GENERATION},    {9, KFK_ERR_COORDINATOR_LOAD_IN_PROGRESS},
+    };
+    int nf = (int)(sizeof(faults) / sizeof(faults[0]));
+    for (int round = 0; round < nf; round++) {
+        kfk_cluster_inject_error(cluster, -1, faults[round].api, NULL, -1, faults[round].err, 1);
+        tp_produce_range(p, "grp", round * (N / nf), (round + 1) * (N / nf), true);
+        if (round == 2)
+            group_consumer(&ms[2], 2, "chaos", extra);
+        if (round == 5) {
+            ck_assert_int_eq(kfk_consumer_close(ms[0].k, 10000), 0);
+            kfk_destroy(ms[0].k);
+            ms[0].k = NULL;
+        }
+        poll_until(ms, 3, all_seen, 700);
+    }
+    tp_produce_range(p, "grp", nf * (N / nf), N, true);
+    ck_assert_int_eq(kfk_flush(p, 30000), 0);
+    kfk_destroy(p);
+    ck_assert_msg(poll_until(ms, 3, all_seen, 30000), "%d of %d records", total_seen, N);
+    ck_assert(poll_until(ms, 3, all_owned, 15000));
+    for (int i = 0; i < 3; i++)
+        if (ms[i].k)
+            kfk_destroy(ms[i].k);
+}
+END_TEST
+
 /* With every broker unresponsive, close still returns in about the time
  * it was given. */
 START_TEST(close_is_bounded_without_a_coordinator)
@@ -386,6 +434,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, static_member_restart_keeps_assignment);
     tcase_add_test(tc, coordinator_moves_and_errors);
     tcase_add_test(tc, close_is_bounded_without_a_coordinator);
+    tcase_add_test(tc, cooperative_group_through_errors);
     suite_add_tcase(s, tc);
     return s;
 }
