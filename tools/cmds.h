@@ -8,6 +8,7 @@
 
 int kfk_cmd_broker(int argc, char **argv);
 int kfk_cmd_produce(int argc, char **argv);
+int kfk_cmd_consume(int argc, char **argv);
 int kfk_cmd_perf(int argc, char **argv);
 
 #endif

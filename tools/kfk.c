@@ -28,7 +28,7 @@ static const struct cmd {
     const char *summary;
 } cmds[] = {
     {"produce", kfk_cmd_produce, "write records to a topic"},
-    {"consume", NULL, "read records from topics, alone or in a group"},
+    {"consume", kfk_cmd_consume, "read records from topics, alone or in a group"},
     {"topics", NULL, "list, describe, create and delete topics"},
     {"groups", NULL, "list, describe and reset consumer groups"},
     {"configs", NULL, "describe and alter broker and topic configs"},
