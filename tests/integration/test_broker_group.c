@@ -1174,6 +1174,33 @@ START_TEST(injected_errors)
     int64_t t0 = kfk__now_ms();
     ck_assert_int_eq(join(&m), 0);
     ck_assert_int_ge(kfk__now_ms() - t0, 190);
+    kfk_cluster_set_latency(cluster, node, 0);
+    /* A paused coordinator answers nothing until resumed. */
+    ck_assert_int_eq(kfk_cluster_broker_pause(cluster, node, 1), KFK_ERR_NONE);
+    m.key = 12;
+    m.ver = 4;
+    kfk__heartbeat_request hb;
+    kfk__msg_init(&kfk__desc_heartbeat_request, &hb);
+    hb.group_id = kfk__str_c(g);
+    hb.generation_id = m.gen;
+    hb.member_id = kfk__str_c(m.id);
+    m.body = &hb;
+    t0 = kfk__now_ms();
+    ck_assert_int_eq(pthread_create(&m.th, NULL, call_thread, &m), 0);
+    usleep(300000);
+    kfk_cluster_broker_pause(cluster, node, 0);
+    pthread_join(m.th, NULL);
+    m.body = NULL;
+    ck_assert_int_eq(m.rc, 0);
+    ck_assert_int_eq(((kfk__heartbeat_response *)m.resp)->error_code, 0);
+    ck_assert_int_ge(kfk__now_ms() - t0, 290);
+    /* A dropped connection: the request is not answered. */
+    ck_assert_int_eq(kfk_cluster_drop_after(cluster, node, 0), KFK_ERR_NONE);
+    kfk__sync_group_request *sr = sync_body(&m, NULL, NULL, 0);
+    void *resp;
+    ck_assert_int_eq(tclient_call(&m.t, 14, 5, sr, &resp), KFK_ERR__TRANSPORT);
+    free(sr->assignments.v);
+    free(sr);
     kfk_cluster_clear_faults(cluster);
     tclient_close(&m.t);
 }
