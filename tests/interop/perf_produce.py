@@ -7,7 +7,8 @@ delivered equal the count, bytes are count x size, no errors, the latency
 percentiles in order, and the log end offsets of the topic's partitions add
 up to what was sent. The first 8 bytes of a value (read back with kcat) are
 the send time in big-endian microseconds since the epoch. The twin must
-print exactly the same fields. Bad flags must fail with exit status 2 and a
+print exactly the same fields. Records that cannot be delivered make it exit
+1 and are counted and named; bad flags must fail with exit status 2 and a
 message that names the problem. Nothing here asserts on speed.
 """
 
@@ -77,6 +78,21 @@ def bad_flags(kfk):
     check(cp.returncode == 0 and "-n COUNT" in out and "big-endian" in out,
           f"kfk perf produce --help: exit {cp.returncode}, stdout: {out}")
     log(f"{len(cases)} bad command lines refused as they should be")
+
+
+def failures(argv_base, what, props):
+    """Records that cannot be delivered (nothing listens on the port): exit
+    status 1, every record counted as an error, the error named."""
+    cp = perf(argv_base, ["-b", "127.0.0.1:9", "-t", "x", "-n", "3", "--json", "-q"] + props,
+              timeout=60)
+    err = cp.stderr.decode("utf-8", "replace")
+    check(cp.returncode == 1, f"{what} to a dead port: exit {cp.returncode}, want 1; {err}")
+    j = json.loads(cp.stdout.decode().strip().splitlines()[-1])
+    check(set(j) == FIELDS, f"{what}: JSON fields {sorted(j)}")
+    check(j["records"] == 3 and j["delivered"] == 0 and j["errors"] == 3
+          and len(j["error_names"]) >= 1 and "delivery errors: 3" in err,
+          f"{what} to a dead port: {j}; stderr: {err}")
+    log(f"{what} to a dead port: exit 1, errors {j['error_names']}")
 
 
 def json_line(cp, what):
@@ -162,6 +178,9 @@ def produce_and_check(broker, argv_base, what, topic, expect_total, extra=(), co
 def test(args):
     bad_flags(args.kfk)
     kfk = [args.kfk, "perf", "produce"]
+    failures(kfk, "kfk perf produce", ["-X", "max.block.ms=300"])
+    if args.rdk:
+        failures([args.rdk], "rdk_perf_produce", ["-X", "message.timeout.ms=300"])
     with common.Broker(args.kfk) as broker:
         topic = common.unique_topic("perf")
         broker.create_topic(topic, PARTITIONS)
