@@ -74,6 +74,7 @@ struct kfk__group {
     int nregexes;
     bool subscribed;
     bool sub_changed;
+    int64_t subscribed_ms;
     char member_id[256];
     int32_t generation;
     bool poll_late; /* left for max.poll.interval.ms; a poll rejoins */
@@ -89,6 +90,7 @@ struct kfk__group {
     gset revoking;
     uint64_t rebalance_seq, waiting_id;
     bool revoke_lost; /* the pending revoke is a LOST */
+    bool lost_pending; /* membership was lost during a revoke */
     int64_t next_hb_ms, last_hb_ok_ms;
     bool hb_inflight;
     int failures;
@@ -230,6 +232,11 @@ static void finish_revoke(kfk__client *c, void *arg)
         gset_clear(&g->revoking);
         g->state = g->leaving ? G_IDLE : G_JOIN;
         g->rejoin_after = false;
+        if (g->lost_pending && !g->leaving) {
+            g->lost_pending = false;
+            if (g->owned.n) /* as Java: a member that lost its membership owns nothing */
+                start_revoke(g, &g->owned, true);
+        }
     }
     pthread_mutex_unlock(&cs->mu);
     kfk__free(a);
@@ -290,6 +297,7 @@ int kfk__group_subscribe(kfk__group *g, const char *const *topics, size_t n)
         g->nregexes = nr;
         g->subscribed = true;
         g->sub_changed = true;
+        g->subscribed_ms = kfk__now_ms();
         pthread_mutex_unlock(&cs->mu);
         for (int i = 0; i < nn; i++)
             kfk__client_want_topic(cs->k->client, names[i]);
@@ -327,20 +335,31 @@ static int cmp_gtp(const void *x, const void *y)
     return c ? c : (a->partition > b->partition) - (a->partition < b->partition);
 }
 
+static bool gset_has_topic(const gset *s, const char *topic)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i].topic, topic))
+            return true;
+    return false;
+}
+
+/* The topics the subscription matches, each with its partition count as
+ * the metadata says now (0 unknown yet, negative an error), in the
+ * partition field: a change of either means a rebalance. */
 static void match_topics(kfk__group *g, gset *out)
 {
     kfk__mdcache *md = kfk__client_metadata(g->cs->k->client);
     for (int i = 0; i < g->ntopics; i++)
-        gset_add(out, g->topics[i], -1);
+        gset_add(out, g->topics[i], kfk__mdcache_partition_count(md, g->topics[i]));
     if (g->nregexes) {
         pthread_rwlock_rdlock(&md->lock);
         for (int32_t t = 0; t < md->ntopics; t++) {
             const char *name = md->topics[t].name;
-            if (md->topics[t].error || gset_has(out, name, -1))
+            if (md->topics[t].error || gset_has_topic(out, name))
                 continue;
             for (int r = 0; r < g->nregexes; r++)
                 if (regexec(&g->regexes[r], name, 0, NULL, 0) == 0) {
-                    gset_add(out, name, -1);
+                    gset_add(out, name, md->topics[t].npart);
                     break;
                 }
         }
@@ -355,9 +374,21 @@ static bool same_topics(const gset *a, const gset *b)
     if (a->n != b->n)
         return false;
     for (int i = 0; i < a->n; i++)
-        if (strcmp(a->v[i].topic, b->v[i].topic))
+        if (strcmp(a->v[i].topic, b->v[i].topic) || a->v[i].partition != b->v[i].partition)
             return false;
     return true;
+}
+
+/* A first join waits a little for the subscribed topics' metadata, so
+ * that it does not have to be followed at once by another. */
+static bool metadata_pending(const kfk__group *g, int64_t now)
+{
+    if (now - g->subscribed_ms > 2000)
+        return false;
+    for (int i = 0; i < g->matched.n; i++)
+        if (g->matched.v[i].partition == 0)
+            return true;
+    return false;
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -536,8 +567,10 @@ static void lose_membership(kfk__group *g, int err)
     if (err == KFK_ERR_UNKNOWN_MEMBER_ID || err == KFK_ERR_FENCED_MEMBER_EPOCH)
         g->member_id[0] = '\0';
     g->generation = -1;
-    if (g->state == G_REVOKING)
-        return; /* a revoke is already on its way; the join follows it */
+    if (g->state == G_REVOKING) {
+        g->lost_pending = true; /* the rest is lost once this revoke is done */
+        return;
+    }
     if (g->owned.n)
         start_revoke(g, &g->owned, true);
     else
@@ -965,7 +998,7 @@ static void run(kfk__group *g)
     /* eager: revoke everything before joining */
     if (g->state == G_JOIN && !g->cooperative && g->owned.n)
         start_revoke(g, &g->owned, false);
-    if (g->state == G_JOIN && now >= g->retry_at) {
+    if (g->state == G_JOIN && now >= g->retry_at && !metadata_pending(g, now)) {
         kfk__cbroker *b = kfk__coord_get(cs);
         if (b && !kfk__cbroker_request(b, 11, 0, 9, build_join, on_join, g))
             g->state = G_JOINING;
