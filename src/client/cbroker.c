@@ -68,6 +68,10 @@ struct kfk__cbroker {
     uint64_t nrtt; /* samples since the window's reset */
     int64_t rtt_min, rtt_max, rtt_sum;
     uint8_t *cur_frame; /* the response being delivered (take_frame) */
+    /* the size of the last request of each API: the next one's buffer is
+     * made that big at once instead of growing by doubling (a 1 MB
+     * Produce would be copied ten times over) */
+    size_t size_hint[MAX_API];
 };
 
 #define LG(b) ((b)->conf.log)
@@ -218,10 +222,14 @@ static void send_one(kfk__cbroker *b, kfk__creq *r)
     kfk__wbuf_init(&w, 0);
     void *body = r->build(r->version, &a, r->opaque);
     r->corr = b->next_corr++;
+    if (body && r->api_key >= 0 && r->api_key < MAX_API && b->size_hint[r->api_key])
+        kfk__wbuf_reserve(&w, b->size_hint[r->api_key] + b->size_hint[r->api_key] / 8);
     int e = body ? kfk__encode_request(&w, r->api_key, r->version, r->corr,
                                        b->conf.client_id, body, NULL)
                  : KFK_ERR__INVALID_ARG;
     kfk__arena_free(&a);
+    if (!e && r->api_key >= 0 && r->api_key < MAX_API)
+        b->size_hint[r->api_key] = w.len;
     if (!e)
         e = send_frame(b, &w);
     kfk__wbuf_free(&w);

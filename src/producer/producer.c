@@ -287,12 +287,14 @@ kfk_err_t kfk_produce(kfk_t *k, const kfk_record_t *rec, int flags)
         .timestamp = rec->timestamp ? rec->timestamp : kfk__wall_ms(),
         .opaque = rec->opaque,
     };
-    int64_t deadline = kfk__now_ms() + kfk__conf_int(k->conf, KFK__CONF_MAX_BLOCK_MS);
+    /* one monotonic read per record: the deadline is only needed once
+     * the buffer is full */
+    int64_t now = kfk__now_ms(), deadline = -1;
     for (;;) {
         kfk__accum_result res;
         int r = kfk__accum_append(p->acc, t, rec->partition < 0 ? KFK__PARTITION_ANY
                                                                 : rec->partition,
-                                  &ar, kfk__now_ms(), &res);
+                                  &ar, now, &res);
         if (r == 0 && res.wakeup)
             kfk__sender_wakeup(p->sender);
         if (r != KFK_ERR__QUEUE_FULL || (flags & KFK_PRODUCE_NONBLOCK)) {
@@ -300,10 +302,13 @@ kfk_err_t kfk_produce(kfk_t *k, const kfk_record_t *rec, int flags)
             break;
         }
         kfk__sender_wakeup(p->sender);
+        if (deadline < 0)
+            deadline = now + kfk__conf_int(k->conf, KFK__CONF_MAX_BLOCK_MS);
         if ((r = kfk__accum_wait_memory(p->acc, res.need, deadline))) {
             e = r == KFK_ERR__TIMED_OUT ? KFK_ERR__QUEUE_FULL : (kfk_err_t)r;
             break;
         }
+        now = kfk__now_ms();
     }
     if (h != hs)
         kfk__free(h);
