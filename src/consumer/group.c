@@ -76,6 +76,9 @@ struct kfk__group {
     bool sub_changed;
     int64_t subscribed_ms;
     char member_id[256];
+    /* the id a queued LeaveGroup names: the request is built when it is
+     * sent, after send_leave has cleared member_id */
+    char leave_id[256];
     int32_t generation;
     bool poll_late; /* left for max.poll.interval.ms; a poll rejoins */
 
@@ -544,14 +547,15 @@ static void *build_leave(int16_t version, kfk__arena *a, void *opaque)
     kfk__msg_init(&kfk__desc_leave_group_request, rq);
     rq->group_id = kfk__str_c(g->cs->group_id);
     if (version < 3) {
-        rq->member_id = kfk__str_c(g->member_id);
+        rq->member_id = kfk__str_c(g->leave_id);
         return rq;
     }
     rq->members.v = kfk__struct_array_new(a, &kfk__leave_group_request_member_identity_desc, 1);
     if (!rq->members.v)
         return NULL;
     rq->members.n = 1;
-    identity(g, &rq->members.v[0].member_id, &rq->members.v[0].group_instance_id);
+    rq->members.v[0].member_id = kfk__str_c(g->leave_id);
+    rq->members.v[0].group_instance_id = KFK__STR_NULL; /* static members do not leave */
     rq->members.v[0].reason = kfk__str_c("the consumer is closing");
     return rq;
 }
@@ -911,6 +915,7 @@ static void on_leave(kfk__cbroker *b, int err, int16_t version, void *resp, void
 static void send_leave(kfk__group *g)
 {
     kfk__cbroker *b = g->member_id[0] && !g->instance_id ? kfk__coord_get(g->cs) : NULL;
+    memcpy(g->leave_id, g->member_id, sizeof(g->leave_id));
     if (!b || kfk__cbroker_request(b, 13, 0, 5, build_leave, on_leave, g))
         g->left = true;
     g->member_id[0] = '\0';
