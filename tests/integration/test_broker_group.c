@@ -1312,7 +1312,7 @@ static void *chaos_run(void *arg)
         /* Mostly the coordinator, sometimes another broker. */
         int coord = __atomic_load_n(&chaos_coord[gi], __ATOMIC_RELAXED);
         tclient *c = &t[rand_r(sd) % 5 ? coord - 1 : rand_r(sd) % 3];
-        kfk__str member = rand_r(sd) % 2 ? pick(sd, chaos_ids, 4)
+        kfk__str mid = rand_r(sd) % 2 ? pick(sd, chaos_ids, 4)
                                          : kfk__str_c(learnt[rand_r(sd) % 4]);
         kfk__str inst = pick(sd, chaos_instances, 3);
         int32_t gen = (int32_t)(rand_r(sd) % 6) - 1;
@@ -1332,7 +1332,7 @@ static void *chaos_run(void *arg)
             rq.group_id = group;
             rq.session_timeout_ms = 100 + (int32_t)(rand_r(sd) % 300);
             rq.rebalance_timeout_ms = (int32_t)(rand_r(sd) % 300) - 50;
-            rq.member_id = member;
+            rq.member_id = mid;
             rq.protocol_type = rand_r(sd) % 8 ? KFK__STR("consumer") : KFK__STR("connect");
             rq.protocols.v = p;
             rq.protocols.n = rand_r(sd) % 6 ? 1 + (int32_t)(rand_r(sd) % 2) : 0;
@@ -1357,7 +1357,7 @@ static void *chaos_run(void *arg)
             }
             rq.group_id = group;
             rq.generation_id = gen;
-            rq.member_id = member;
+            rq.member_id = mid;
             rq.group_instance_id = inst;
             rq.assignments.v = a;
             rq.assignments.n = (int32_t)(rand_r(sd) % 3);
@@ -1367,7 +1367,7 @@ static void *chaos_run(void *arg)
             kfk__msg_init(&kfk__desc_heartbeat_request, &rq);
             rq.group_id = group;
             rq.generation_id = gen;
-            rq.member_id = member;
+            rq.member_id = mid;
             rq.group_instance_id = inst;
             rc = tclient_call(c, 12, (int16_t)(3 + rand_r(sd) % 2), &rq, &resp);
         } else if (op == 4) {
@@ -1376,13 +1376,13 @@ static void *chaos_run(void *arg)
             kfk__msg_init(&kfk__desc_leave_group_request, &rq);
             for (int i = 0; i < 2; i++) {
                 kfk__struct_init(&kfk__leave_group_request_member_identity_desc, &id[i]);
-                id[i].member_id = i ? member : kfk__str_c(learnt[rand_r(sd) % 4]);
+                id[i].member_id = i ? mid : kfk__str_c(learnt[rand_r(sd) % 4]);
                 id[i].group_instance_id = pick(sd, chaos_instances, 3);
             }
             int16_t v = (int16_t)(rand_r(sd) % 6);
             rq.group_id = group;
             if (v < 3) {
-                rq.member_id = member;
+                rq.member_id = mid;
             } else {
                 rq.members.v = id;
                 rq.members.n = (int32_t)(rand_r(sd) % 3);
@@ -1665,16 +1665,16 @@ START_TEST(durable_offsets)
         tclient_close(&y.t);
         if (round == 0) {
             /* The group logged mid-rebalance comes back rebalancing. */
-            member r;
-            member_init(&r, "dur-reb", coordinator_of("dur-reb"));
-            snprintf(r.id, sizeof(r.id), "m-1");
-            r.gen = 4;
-            ck_assert(state_is(&r.t, "dur-reb", "PreparingRebalance"));
-            ck_assert_int_eq(heartbeat(&r, 4), KFK_ERR_REBALANCE_IN_PROGRESS);
-            ck_assert_int_eq(join(&r), 0);
-            ck_assert_int_eq(r.gen, 5);
-            ck_assert_str_eq(r.leader, "m-1");
-            tclient_close(&r.t);
+            member rb;
+            member_init(&rb, "dur-reb", coordinator_of("dur-reb"));
+            snprintf(rb.id, sizeof(rb.id), "m-1");
+            rb.gen = 4;
+            ck_assert(state_is(&rb.t, "dur-reb", "PreparingRebalance"));
+            ck_assert_int_eq(heartbeat(&rb, 4), KFK_ERR_REBALANCE_IN_PROGRESS);
+            ck_assert_int_eq(join(&rb), 0);
+            ck_assert_int_eq(rb.gen, 5);
+            ck_assert_str_eq(rb.leader, "m-1");
+            tclient_close(&rb.t);
         }
         /* The empty group kept its generation: the next one follows it. */
         connect_to(&z.t, coordinator_of("dur-empty"));
