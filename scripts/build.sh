@@ -5,7 +5,8 @@
 #    all there already, so a rebuild costs no apt time). Not root and
 #    something missing: prints the apt-get line to run and exits 1.
 # 2. Configures (or reconfigures) and builds the `build` dir.
-# 3. Runs the main job: for now `kfk version` and a CLI self-check.
+# 3. Runs the main job: a CLI self-check, then `kfk broker`, `kfk produce`
+#    and `kfk consume` end to end.
 #
 # Usage: scripts/build.sh        (from anywhere; works on the repo it is in)
 set -euo pipefail
@@ -75,10 +76,12 @@ if [[ $got != "kfk $want" ]]; then
     echo "build.sh: self-check: '$kfk version' said '$got', want 'kfk $want'" >&2
     exit 1
 fi
-"$kfk" help | grep -q '^  produce ' || {
-    echo "build.sh: self-check: 'kfk help' does not list produce" >&2
-    exit 1
-}
+for c in produce consume; do
+    "$kfk" help | grep '^  '"$c"' ' | grep -qv 'not yet available' || {
+        echo "build.sh: self-check: 'kfk help' does not list $c as available" >&2
+        exit 1
+    }
+done
 rc=0
 "$kfk" no-such-command 2>/dev/null || rc=$?
 if ((rc != 2)); then
@@ -87,8 +90,8 @@ if ((rc != 2)); then
 fi
 
 # The main job: start the reference broker, produce with `kfk produce` and
-# consume back. Until kfk's own consumer lands (`kfk consume`), kcat
-# (librdkafka) reads the records back.
+# consume back with `kfk consume`, which exits at the end of every
+# partition (-e).
 demo_dir=$(mktemp -d)
 "$kfk" broker --listen 127.0.0.1:0 --brokers 3 --partitions 3 \
     --port-file "$demo_dir/bootstrap" --log-level 4 \
@@ -112,15 +115,15 @@ fi
 echo "== kfk broker: 3 brokers at $bootstrap"
 seq 1 1000 | sed 's/^/key-/; s/$/:hello from kfk/' >"$demo_dir/in"
 "$kfk" produce -b "$bootstrap" -t quickstart -K: -z lz4 <"$demo_dir/in"
-kcat -b "$bootstrap" -C -t quickstart -o beginning -e -q -f '%k:%s\n' |
+"$kfk" consume -b "$bootstrap" -t quickstart -o beginning -e -q -f '%k:%s\n' |
     sort >"$demo_dir/out"
 sort "$demo_dir/in" | cmp -s - "$demo_dir/out" || {
     echo "build.sh: consumed records differ from what was produced" >&2
     exit 1
 }
-echo "== kfk produce wrote 1000 records to topic quickstart; consumed back (kcat)"
-kcat -b "$bootstrap" -C -t quickstart -o -1 -e -q -f '   partition %p offset %o: %k = %s\n' |
-    sort | head -3
+echo "== kfk produce wrote 1000 records to topic quickstart; kfk consume read them back"
+"$kfk" consume -b "$bootstrap" -t quickstart -o -1 -e -q \
+    -f '   partition %p offset %o: %k = %s\n' | sort
 stop_broker
 trap - EXIT
 
