@@ -30,6 +30,7 @@ struct kfk__creq {
     bool oneway; /* no response comes (Produce with acks=0) */
     int64_t deadline_us;
     int64_t sent_us;
+    int64_t timeout_ms; /* 0: request.timeout.ms */
     kfk__creq_build *build;
     kfk__creq_cb *cb;
     void *opaque;
@@ -244,7 +245,7 @@ static void send_one(kfk__cbroker *b, kfk__creq *r)
         return;
     }
     r->sent_us = kfk__now_us();
-    r->deadline_us = r->sent_us + b->conf.request_timeout_ms * 1000;
+    r->deadline_us = r->sent_us + (r->timeout_ms ? r->timeout_ms : b->conf.request_timeout_ms) * 1000;
     push(&b->inflight, r);
 }
 
@@ -482,7 +483,8 @@ static void on_kick(kfk__timer *t, void *arg)
 }
 
 static int enqueue(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int16_t max_ver,
-                   kfk__creq_build *build, kfk__creq_cb *cb, void *opaque, bool oneway)
+                   kfk__creq_build *build, kfk__creq_cb *cb, void *opaque, bool oneway,
+                   int64_t timeout_ms)
 {
     kfk__creq *r = kfk__calloc(1, sizeof(*r));
     if (!r)
@@ -494,6 +496,7 @@ static int enqueue(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int16_t ma
     r->cb = cb;
     r->opaque = opaque;
     r->oneway = oneway;
+    r->timeout_ms = timeout_ms;
     r->deadline_us = kfk__now_us() + b->conf.request_timeout_ms * 1000;
     push(&b->queue, r);
     if (!b->kick) /* on failure the next tick picks it up */
@@ -504,14 +507,21 @@ static int enqueue(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int16_t ma
 int kfk__cbroker_request(kfk__cbroker *b, int16_t api_key, int16_t min_ver, int16_t max_ver,
                          kfk__creq_build *build, kfk__creq_cb *cb, void *opaque)
 {
-    return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, false);
+    return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, false, 0);
+}
+
+int kfk__cbroker_request_timeout(kfk__cbroker *b, int16_t api_key, int16_t min_ver,
+                                 int16_t max_ver, kfk__creq_build *build, kfk__creq_cb *cb,
+                                 void *opaque, int64_t timeout_ms)
+{
+    return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, false, timeout_ms);
 }
 
 int kfk__cbroker_request_oneway(kfk__cbroker *b, int16_t api_key, int16_t min_ver,
                                 int16_t max_ver, kfk__creq_build *build, kfk__creq_cb *cb,
                                 void *opaque)
 {
-    return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, true);
+    return enqueue(b, api_key, min_ver, max_ver, build, cb, opaque, true, 0);
 }
 
 uint8_t *kfk__cbroker_take_frame(kfk__cbroker *b)

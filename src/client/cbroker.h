@@ -79,6 +79,12 @@ int kfk__cbroker_request(kfk__cbroker *b, int16_t api_key, int16_t min_ver,
                          int16_t max_ver, kfk__creq_build *build,
                          kfk__creq_cb *cb, void *opaque);
 
+/* The same with its own timeout once sent (JoinGroup and SyncGroup wait
+ * at the coordinator for the whole rebalance timeout). */
+int kfk__cbroker_request_timeout(kfk__cbroker *b, int16_t api_key, int16_t min_ver,
+                                 int16_t max_ver, kfk__creq_build *build,
+                                 kfk__creq_cb *cb, void *opaque, int64_t timeout_ms);
+
 /* The same for a request the broker does not answer (Produce with
  * acks=0): the callback runs with err 0 and resp NULL once the request was
  * handed to the socket. */

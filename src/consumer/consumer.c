@@ -72,7 +72,8 @@ kfk__toppar *kfk__tp_get(kfk__consumer *cs, const char *topic, int32_t partition
     }
     tp->partition = partition;
     tp->fetch_epoch = tp->app_epoch = -1;
-    tp->fetch_pos = tp->app_pos = tp->committed = -1;
+    tp->fetch_pos = tp->app_pos = tp->committed = tp->consumed = -1;
+    tp->consumed_epoch = -1;
     tp->hw = tp->lso = tp->log_start = -1;
     tp->next = cs->tps;
     cs->tps = tp;
@@ -119,12 +120,12 @@ void kfk__tp_start(kfk__consumer *cs, kfk__toppar *tp, int64_t spec, int32_t epo
     tp->retry_at = 0;
     if (spec >= 0) {
         tp->fstate = TP_ACTIVE;
-        tp->fetch_pos = tp->app_pos = spec;
-        tp->fetch_epoch = tp->app_epoch = epoch;
+        tp->fetch_pos = tp->app_pos = tp->consumed = spec;
+        tp->fetch_epoch = tp->app_epoch = tp->consumed_epoch = epoch;
     } else {
         tp->fstate = TP_NEED_OFFSET;
         tp->spec = spec;
-        tp->fetch_pos = tp->app_pos = -1;
+        tp->fetch_pos = tp->app_pos = tp->consumed = -1;
     }
 }
 
@@ -279,10 +280,10 @@ kfk_t *kfk_consumer_new(const kfk_conf_t *conf, char *errstr, size_t errstr_size
         kfk__handle_client_conf(k, &cc);
         e = kfk__handle_start(k, &cc, errstr, errstr_size);
     }
+    if (!e && cs->group_id) /* before the fetcher, which reads cs->g */
+        e = kfk__group_new(cs, &cs->g);
     if (!e)
         e = kfk__fetcher_new(cs, &cs->f);
-    if (!e && cs->group_id)
-        e = kfk__group_new(cs, &cs->g);
     if (e) {
         if (!errstr[0])
             snprintf(errstr, errstr_size, "%s", kfk_err_str((kfk_err_t)e));
@@ -432,7 +433,10 @@ kfk_err_t kfk_consumer_pause(kfk_t *k, kfk_topic_partition_t *parts, size_t n)
 
 kfk_err_t kfk_consumer_resume(kfk_t *k, kfk_topic_partition_t *parts, size_t n)
 {
-    return each_assigned(k, parts, n, do_resume);
+    kfk_err_t e = each_assigned(k, parts, n, do_resume);
+    if (kfk__consumer_of(k)) /* fetched chunks of these may be waiting */
+        kfk__evq_wake(&k->evq);
+    return e;
 }
 
 kfk_err_t kfk_consumer_seek(kfk_t *k, kfk_topic_partition_t *parts, size_t n)
@@ -470,12 +474,16 @@ kfk_err_t kfk_consumer_subscribe(kfk_t *k, const char *const *topics, size_t n)
         return KFK_ERR__INVALID_CONFIG;
     pthread_mutex_lock(&cs->mu);
     bool manual = cs->manual;
-    if (!manual)
-        cs->subscribed = true;
     pthread_mutex_unlock(&cs->mu);
     if (manual)
         return KFK_ERR__STATE;
-    return (kfk_err_t)kfk__group_subscribe(cs->g, topics, n);
+    kfk_err_t e = (kfk_err_t)kfk__group_subscribe(cs->g, topics, n);
+    if (!e) {
+        pthread_mutex_lock(&cs->mu);
+        cs->subscribed = true;
+        pthread_mutex_unlock(&cs->mu);
+    }
+    return e;
 }
 
 kfk_err_t kfk_consumer_unsubscribe(kfk_t *k)
@@ -660,6 +668,10 @@ static void corrupt(kfk__consumer *cs, out *o, int err)
     event_msg(cs, o, ch, err, cs->cur_pos, ch->errstr);
     pthread_mutex_lock(&cs->mu);
     if (ch->tp->version == cs->cur_version) {
+        if (cs->cur_pos >= 0) { /* what was handed out stays handed out */
+            ch->tp->app_pos = cs->cur_pos;
+            ch->tp->app_epoch = cs->cur_epoch;
+        }
         ch->tp->fstate = TP_STOPPED;
         ch->tp->version++; /* drop what was fetched after it */
     }
@@ -882,7 +894,8 @@ static void stop_reading(kfk__consumer *cs, const kfk__cevent *ev)
     pthread_mutex_lock(&cs->mu);
     for (size_t i = 0; i < ev->n; i++) {
         kfk__toppar *tp = kfk__tp_find(cs, ev->parts[i].topic, ev->parts[i].partition);
-        if (tp && tp->assigned) {
+        /* not if a later rebalance gave it back meanwhile */
+        if (tp && tp->assigned && tp->assigned_seq < ev->rebalance_id) {
             tp->assigned = false;
             drop_chunks(cs, tp);
             tp->version++;
@@ -929,6 +942,15 @@ static int consumer_serve(kfk_t *k)
 static void note_poll(kfk__consumer *cs)
 {
     atomic_store(&cs->last_poll_ms, kfk__now_ms());
+    /* a new poll means the records of the last one were processed: only
+     * now may auto-commit commit past them (at-least-once, as Java) */
+    pthread_mutex_lock(&cs->mu);
+    for (kfk__toppar *tp = cs->tps; tp; tp = tp->next)
+        if (tp->assigned) {
+            tp->consumed = tp->app_pos;
+            tp->consumed_epoch = tp->app_epoch;
+        }
+    pthread_mutex_unlock(&cs->mu);
     if (cs->g)
         kfk__group_poll_seen(cs->g);
 }
@@ -951,7 +973,11 @@ size_t kfk_consumer_poll_batch(kfk_t *k, int timeout_ms, const kfk_message_t **m
         decode(cs, &o);
         if (o.n || kfk__now_ms() >= deadline)
             break;
-        kfk__evq_wait(&k->evq, gen, deadline);
+        /* waiting inside poll is polling: wake at least every 100 ms to
+         * say so (max.poll.interval.ms) */
+        int64_t until = kfk__now_ms() + 100;
+        kfk__evq_wait(&k->evq, gen, until < deadline ? until : deadline);
+        atomic_store(&cs->last_poll_ms, kfk__now_ms());
     }
     publish_pos(cs);
     for (size_t i = 0; i < o.n; i++) {
@@ -1056,6 +1082,7 @@ static void consumer_free(kfk_t *k)
     kfk__consumer *cs = k->impl;
     if (!cs)
         return;
+    kfk__offsets_destroy(cs);
     kfk__group_free(cs->g);
     kfk__fetcher_free(cs->f);
     release_held(cs);

@@ -47,6 +47,7 @@ struct kfk__toppar {
     bool assigned;
     bool paused;
     uint32_t version;
+    uint64_t assigned_seq; /* the group's rebalance event that assigned it */
     /* fetching (I/O thread) */
     int fstate;
     int64_t spec;      /* TP_NEED_OFFSET: KFK_OFFSET_* or an offset */
@@ -62,6 +63,8 @@ struct kfk__toppar {
     int64_t app_pos; /* next offset poll returns; -1 unknown */
     int32_t app_epoch;
     int64_t committed; /* last offset committed by us or fetched; -1 */
+    int64_t consumed;  /* app_pos when the last poll began: auto-commit's */
+    int32_t consumed_epoch;
 };
 
 /* A fetch response's frame, shared by the chunks cut from it. */
@@ -105,6 +108,12 @@ typedef struct kfk__cevent {
 
 typedef struct kfk__group kfk__group;
 typedef struct kfk__fetcher kfk__fetcher;
+
+/* An operation waiting on a retry timer (offsets.c). */
+typedef struct kfk__retry {
+    struct kfk__retry *next, *prev;
+    void (*destroy)(struct kfk__retry *r);
+} kfk__retry;
 
 typedef struct kfk__consumer {
     kfk_t *k;
@@ -154,6 +163,8 @@ typedef struct kfk__consumer {
     size_t nactive, capactive;
     int32_t next_aborted;
     atomic_llong last_poll_ms;
+
+    kfk__retry *retries; /* I/O thread: operations waiting to retry */
 
     /* the group coordinator (I/O thread) */
     int32_t coord_id; /* -1 unknown */
@@ -250,6 +261,10 @@ kfk__cbroker *kfk__coord_get(kfk__consumer *cs);
 void kfk__coord_dead(kfk__consumer *cs);
 /* True for the errors that mean "ask the coordinator again". */
 bool kfk__coord_error(int err);
+
+/* After the client core is gone: ends operations still waiting to
+ * retry (their timers went with the loop). */
+void kfk__offsets_destroy(kfk__consumer *cs);
 
 /* ---- group (group.c) --------------------------------------------------- */
 

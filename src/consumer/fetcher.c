@@ -32,6 +32,7 @@ typedef struct spart {
     uint32_t version;
     int64_t pos; /* the fetch offset the broker's session holds */
     int32_t cur_epoch;
+    int32_t last_epoch; /* taken under mu: the request is built later */
 } spart;
 
 typedef struct fsession {
@@ -292,7 +293,7 @@ static void *build_fetch(int16_t version, kfk__arena *a, void *opaque)
         p->partition = sp->tp->partition;
         p->current_leader_epoch = sp->cur_epoch;
         p->fetch_offset = sp->pos;
-        p->last_fetched_epoch = sp->tp->fetch_epoch;
+        p->last_fetched_epoch = sp->last_epoch;
         p->log_start_offset = -1;
         p->partition_max_bytes = f->part_max_bytes;
     }
@@ -362,6 +363,19 @@ static size_t complete_span(const uint8_t *data, size_t len, int64_t *next, int3
         end = e.pos + e.size;
     }
     return end;
+}
+
+/* True when the first entry is complete but not a batch we can read. */
+static bool first_unparsable(const uint8_t *data, size_t len)
+{
+    kfk__records_iter it;
+    kfk__records_entry e;
+    kfk__batch b;
+    kfk__records_iter_init(&it, data, len);
+    int r = kfk__records_next(&it, &e);
+    if (r < 0)
+        return true;
+    return r == 1 && e.magic >= 2 && kfk__batch_parse(e.data, e.size, &b) != 0;
 }
 
 static int cmp_aborted(const void *x, const void *y)
@@ -441,7 +455,12 @@ static bool on_partition(kfk__fetcher *f, kfk__cbroker *b, spart *sp,
     size_t span = pd->records.len > 0
                       ? complete_span(pd->records.ptr, (size_t)pd->records.len, &next, &epoch)
                       : 0;
-    if (span == 0 || next <= tp->fetch_pos) {
+    if (span == 0 && pd->records.len > 0 && first_unparsable(pd->records.ptr,
+                                                             (size_t)pd->records.len)) {
+        /* poll decodes it, reports the corruption and stops the partition */
+        span = (size_t)pd->records.len;
+        next = tp->fetch_pos;
+    } else if (span == 0 || next <= tp->fetch_pos) {
         maybe_eof(cs, tp);
         return false;
     }
@@ -666,12 +685,12 @@ static byleader *leader_slot(byleader **v, int *n, int *cap, int32_t node, int t
 static void auto_commit(kfk__fetcher *f, int64_t now)
 {
     kfk__consumer *cs = f->cs;
-    if (!cs->auto_commit || !cs->g || now < f->next_commit_ms)
-        return;
+    if (!cs->auto_commit || !cs->g || cs->closing || now < f->next_commit_ms)
+        return; /* (close commits the positions itself) */
     f->next_commit_ms = now + cs->auto_commit_ms;
     int n = 0;
     for (kfk__toppar *tp = cs->tps; tp; tp = tp->next)
-        n += tp->assigned && tp->app_pos >= 0 && tp->app_pos != tp->committed;
+        n += tp->assigned && tp->consumed >= 0 && tp->consumed != tp->committed;
     if (!n)
         return;
     kfk_topic_partition_t *parts = kfk__calloc((size_t)n, sizeof(*parts));
@@ -679,11 +698,11 @@ static void auto_commit(kfk__fetcher *f, int64_t now)
         return;
     int i = 0;
     for (kfk__toppar *tp = cs->tps; tp; tp = tp->next)
-        if (tp->assigned && tp->app_pos >= 0 && tp->app_pos != tp->committed) {
+        if (tp->assigned && tp->consumed >= 0 && tp->consumed != tp->committed) {
             parts[i].topic = tp->topic;
             parts[i].partition = tp->partition;
-            parts[i].offset = tp->app_pos;
-            parts[i].leader_epoch = tp->app_epoch;
+            parts[i].offset = tp->consumed;
+            parts[i].leader_epoch = tp->consumed_epoch;
             i++;
         }
     kfk__call *c = kfk__call_new(cs, parts, (size_t)n);
@@ -747,7 +766,7 @@ static void run(kfk__fetcher *f)
             l->lookup[l->nlookup++] =
                 (lo_item){tp, tp->version, spec_timestamp(tp->spec), epoch};
         } else {
-            l->fetch[l->nfetch++] = (spart){tp, tp->version, tp->fetch_pos, epoch};
+            l->fetch[l->nfetch++] = (spart){tp, tp->version, tp->fetch_pos, epoch, tp->fetch_epoch};
         }
     }
     for (int i = 0; i < nl; i++) {

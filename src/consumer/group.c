@@ -94,6 +94,7 @@ struct kfk__group {
     uint64_t rebalance_seq, waiting_id;
     bool revoke_lost; /* the pending revoke is a LOST */
     bool lost_pending; /* membership was lost during a revoke */
+    bool leave_after_revoke; /* unsubscribed: LeaveGroup once revoked */
     int64_t next_hb_ms, last_hb_ok_ms;
     bool hb_inflight;
     int failures;
@@ -104,6 +105,7 @@ struct kfk__group {
 #define LG(g) (&(g)->cs->k->log)
 
 static void run(kfk__group *g);
+static void send_leave(kfk__group *g);
 
 /* ---- small sets ----------------------------------------------------------------- */
 
@@ -235,6 +237,13 @@ static void finish_revoke(kfk__client *c, void *arg)
         gset_clear(&g->revoking);
         g->state = g->leaving ? G_IDLE : G_JOIN;
         g->rejoin_after = false;
+        if (g->leave_after_revoke) {
+            g->leave_after_revoke = false;
+            g->lost_pending = false;
+            if (g->member_id[0])
+                send_leave(g);
+            g->state = G_IDLE;
+        }
         if (g->lost_pending && !g->leaving) {
             g->lost_pending = false;
             if (g->owned.n) /* as Java: a member that lost its membership owns nothing */
@@ -594,6 +603,15 @@ static bool common_error(kfk__group *g, int err)
         kfk__handle_set_fatal(g->cs->k, KFK_ERR_FENCED_INSTANCE_ID,
                               "group %s: another consumer uses group.instance.id %s",
                               g->cs->group_id, g->instance_id ? g->instance_id : "");
+        /* the partitions are someone else's now: stop reading them */
+        if (g->owned.n) {
+            unassign(g, &g->owned);
+            queue_rebalance(g, KFK_REBALANCE_LOST, &g->owned);
+            gset_clear(&g->owned);
+        }
+        kfk__tp_event(g->cs, NULL, KFK_ERR__FATAL, -1,
+                      "group %s: fenced: another consumer joined with group.instance.id %s",
+                      g->cs->group_id, g->instance_id ? g->instance_id : "");
         g->state = G_IDLE;
         return true;
     }
@@ -626,6 +644,8 @@ static void apply_assignment(kfk__group *g, const kfk__member_assignment *ma)
         kfk__toppar *tp = kfk__tp_get(cs, added.v[i].topic, added.v[i].partition);
         if (!tp)
             continue;
+        /* newer than any revoke queued so far (kfk__consumer_stop_reading) */
+        tp->assigned_seq = g->rebalance_seq + 1;
         tp->assigned = true;
         tp->paused = false;
         kfk__tp_start(cs, tp, KFK_OFFSET_STORED, -1);
@@ -659,7 +679,10 @@ static void on_sync(kfk__cbroker *b, int err, int16_t version, void *resp, void 
     if (g->state == G_SYNCING) {
         if (e == KFK_ERR_REBALANCE_IN_PROGRESS) {
             g->state = G_JOIN;
-        } else if (!common_error(g, e) && e) {
+        } else if (e && common_error(g, e)) {
+            if (g->state == G_SYNCING) /* coordinator errors: join again */
+                g->state = G_JOIN;
+        } else if (e) {
             KFK__LOG(LG(g), KFK__LOG_WARNING, KFK__DEBUG_CGRP, "group %s: SyncGroup failed: %s",
                      g->cs->group_id, kfk_err_str((kfk_err_t)e));
             g->state = G_JOIN;
@@ -819,7 +842,8 @@ static void send_sync(kfk__group *g, const kfk__join_group_response *r)
                  g->cs->group_id, kfk_err_str((kfk_err_t)e));
         s->n = 0; /* sync anyway: an empty assignment beats a stuck group */
     }
-    if (kfk__cbroker_request(b, 14, 0, 5, build_sync, on_sync, s)) {
+    if (kfk__cbroker_request_timeout(b, 14, 0, 5, build_sync, on_sync, s,
+                                     (int64_t)g->rebalance_ms + 5000)) {
         kfk__arena_free(&s->arena);
         kfk__free(s);
         g->state = G_JOIN;
@@ -850,6 +874,9 @@ static void on_join(kfk__cbroker *b, int err, int16_t version, void *resp, void 
     } else if (e) {
         KFK__LOG(LG(g), KFK__LOG_WARNING, KFK__DEBUG_CGRP, "group %s: JoinGroup failed: %s",
                  g->cs->group_id, kfk_err_str((kfk_err_t)e));
+        if (!kfk_err_is_retriable((kfk_err_t)e) && g->failures == 0)
+            kfk__tp_event(g->cs, NULL, e, -1, "group %s: cannot join: %s (retrying)",
+                          g->cs->group_id, kfk_err_str((kfk_err_t)e));
         g->state = G_JOIN;
         g->retry_at = kfk__now_ms() + 100 * (++g->failures < 50 ? g->failures : 50);
     } else {
@@ -982,13 +1009,17 @@ static void run(kfk__group *g)
         g->matched = m;
         m = (gset){0};
         if (!g->subscribed) {
-            if (g->owned.n && g->state != G_REVOKING) {
-                g->leaving = false;
+            /* as Java: revoke (the application commits in its callback
+             * while still a member), then leave */
+            g->leave_after_revoke = true;
+            if (g->owned.n && g->state != G_REVOKING)
                 start_revoke(g, &g->owned, false);
+            if (g->state != G_REVOKING) {
+                g->leave_after_revoke = false;
+                if (g->member_id[0])
+                    send_leave(g);
+                g->state = G_IDLE;
             }
-            if (g->member_id[0])
-                send_leave(g);
-            g->state = g->state == G_REVOKING ? G_REVOKING : G_IDLE;
         } else if (g->state == G_IDLE || g->state == G_STABLE || g->state == G_JOIN) {
             g->state = G_JOIN;
         } else {
@@ -1005,13 +1036,16 @@ static void run(kfk__group *g)
         start_revoke(g, &g->owned, false);
     if (g->state == G_JOIN && now >= g->retry_at && !metadata_pending(g, now)) {
         kfk__cbroker *b = kfk__coord_get(cs);
-        if (b && !kfk__cbroker_request(b, 11, 0, 9, build_join, on_join, g))
+        if (b && !kfk__cbroker_request_timeout(b, 11, 0, 9, build_join, on_join, g,
+                                               (int64_t)g->rebalance_ms + 5000))
             g->state = G_JOINING;
     }
     /* heartbeats while we have a generation */
-    /* heartbeats while we are in a generation: during a cooperative
-     * revoke we still are; an eager revoke ends ours */
-    bool in_generation = g->state == G_STABLE || (g->state == G_REVOKING && g->cooperative);
+    /* heartbeats while we have a generation, revoking included: an eager
+     * member waiting for its application's revoke gets
+     * REBALANCE_IN_PROGRESS, which keeps its session alive until it
+     * rejoins within the rebalance timeout */
+    bool in_generation = g->state == G_STABLE || g->state == G_REVOKING;
     if (in_generation && g->generation >= 0 && !g->hb_inflight && now >= g->next_hb_ms) {
         kfk__cbroker *b = kfk__coord_get(cs);
         if (b && !kfk__cbroker_request(b, 12, 0, 4, build_heartbeat, on_heartbeat, g)) {

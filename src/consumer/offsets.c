@@ -187,6 +187,7 @@ typedef void cop_send_fn(cop *op, kfk__cbroker *b);
 
 /* One OffsetCommit or OffsetFetch, retried until its deadline. */
 struct cop {
+    kfk__retry retry; /* first: waiting on a retry timer */
     kfk__consumer *cs;
     kfk__call *call;           /* application calls; NULL for lookups */
     kfk__toppar **tps;         /* lookups: the partitions */
@@ -207,11 +208,56 @@ static void cop_free(cop *op)
 
 static void cop_try(kfk__client *c, void *arg);
 
+/* ---- operations waiting on a retry timer ------------------------------------------
+ * The loop frees its timers without running them when the client goes, so
+ * the consumer keeps the waiting operations on a list and ends them at
+ * destroy (kfk__offsets_destroy). */
+
+static void retry_wait(kfk__consumer *cs, kfk__retry *r, void (*destroy)(kfk__retry *))
+{
+    r->destroy = destroy;
+    r->prev = NULL;
+    r->next = cs->retries;
+    if (cs->retries)
+        cs->retries->prev = r;
+    cs->retries = r;
+}
+
+static void retry_done(kfk__consumer *cs, kfk__retry *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        cs->retries = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->next = r->prev = NULL;
+}
+
+void kfk__offsets_destroy(kfk__consumer *cs)
+{
+    while (cs->retries) {
+        kfk__retry *r = cs->retries;
+        retry_done(cs, r);
+        r->destroy(r);
+    }
+}
+
 static void cop_retry_timer(kfk__timer *t, void *arg)
 {
     cop *op = arg;
     kfk__timer_del(t);
+    retry_done(op->cs, &op->retry);
     cop_try(op->cs->k->client, op);
+}
+
+/* At destroy: the application gets DESTROYED; lookups just go. */
+static void cop_destroy(kfk__retry *r)
+{
+    cop *op = (cop *)r;
+    if (op->call)
+        kfk__call_finish(op->call, KFK_ERR__DESTROYED);
+    cop_free(op);
 }
 
 static void cop_finish(cop *op, int err);
@@ -223,7 +269,9 @@ static void cop_later(cop *op, int err)
     if (kfk__now_ms() + RETRY_MS >= op->deadline_ms ||
         !kfk__timer_add(kfk__client_loop(op->cs->k->client), RETRY_MS, cop_retry_timer, op)) {
         cop_finish(op, err ? err : KFK_ERR__TIMED_OUT);
+        return;
     }
+    retry_wait(op->cs, &op->retry, cop_destroy);
 }
 
 static void cop_try(kfk__client *c, void *arg)
@@ -326,8 +374,15 @@ static void on_commit(kfk__cbroker *b, int err, int16_t version, void *resp, voi
         for (size_t i = 0; i < call->n; i++) {
             kfk__toppar *tp;
             if (!call->parts[i].err &&
-                (tp = kfk__tp_find(cs, call->parts[i].topic, call->parts[i].partition)))
+                (tp = kfk__tp_find(cs, call->parts[i].topic, call->parts[i].partition))) {
                 tp->committed = call->parts[i].offset;
+                /* what the application committed itself it has processed:
+                 * auto-commit must not go back behind it */
+                if (tp->consumed < tp->committed) {
+                    tp->consumed = tp->committed;
+                    tp->consumed_epoch = call->parts[i].leader_epoch;
+                }
+            }
         }
         pthread_mutex_unlock(&cs->mu);
     }
@@ -538,6 +593,7 @@ void kfk__offsets_lookup(kfk__consumer *cs, kfk__toppar **tps, int n)
 
 /* One partition of a call: its leader's ListOffsets. */
 typedef struct lop {
+    kfk__retry retry; /* first: waiting on a retry timer */
     kfk__call *call;
     size_t i;
     int64_t deadline_ms;
@@ -567,14 +623,23 @@ static void lop_timer(kfk__timer *t, void *arg)
 {
     lop *l = arg;
     kfk__timer_del(t);
+    retry_done(l->call->cs, &l->retry);
     lop_try(l->call->cs->k->client, l);
+}
+
+static void lop_destroy(kfk__retry *r)
+{
+    lop_done((lop *)r, KFK_ERR__DESTROYED);
 }
 
 static void lop_later(lop *l, int err)
 {
     if (kfk__now_ms() + RETRY_MS >= l->deadline_ms ||
-        !kfk__timer_add(kfk__client_loop(l->call->cs->k->client), RETRY_MS, lop_timer, l))
+        !kfk__timer_add(kfk__client_loop(l->call->cs->k->client), RETRY_MS, lop_timer, l)) {
         lop_done(l, err);
+        return;
+    }
+    retry_wait(l->call->cs, &l->retry, lop_destroy);
 }
 
 static void *build_lop(int16_t version, kfk__arena *a, void *opaque)

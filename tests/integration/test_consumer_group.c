@@ -258,6 +258,10 @@ START_TEST(max_poll_interval_exceeded)
     static const char *const extra[] = {"max.poll.interval.ms", "1000", NULL};
     group_consumer(&ms[0], 0, "slow", extra);
     ck_assert(poll_until(ms, 1, all_owned, 15000));
+    /* waiting inside one long poll is polling */
+    const kfk_message_t *lm = kfk_consumer_poll(ms[0].k, 2500);
+    ck_assert(!lm || lm->err != KFK_ERR__MAX_POLL_EXCEEDED);
+    ck_assert_int_eq(lost_events, 0);
     sleep(3);
     bool told = false;
     for (int i = 0; i < 20 && !told; i++) {
@@ -378,6 +382,7 @@ START_TEST(cooperative_group_through_errors)
         {12, KFK_ERR_REBALANCE_IN_PROGRESS}, {14, KFK_ERR_REBALANCE_IN_PROGRESS},
         {11, KFK_ERR_COORDINATOR_LOAD_IN_PROGRESS}, {8, KFK_ERR_REQUEST_TIMED_OUT},
         {8, KFK_ERR_ILLEGAL_GENERATION},    {9, KFK_ERR_COORDINATOR_LOAD_IN_PROGRESS},
+        {14, KFK_ERR_NOT_COORDINATOR},      {11, KFK_ERR_NOT_COORDINATOR},
     };
     int nf = (int)(sizeof(faults) / sizeof(faults[0]));
     for (int round = 0; round < nf; round++) {
@@ -476,6 +481,66 @@ START_TEST(duplicate_instance_id_is_fatal)
 }
 END_TEST
 
+static kfk_err_t revoke_commit_err = KFK_ERR__STATE;
+static int revoke_commits;
+
+static void commit_in_revoke(kfk_t *k, kfk_rebalance_event_t ev, const kfk_topic_partition_t *parts,
+                             size_t n, void *opaque)
+{
+    on_rebalance(k, ev, parts, n, opaque);
+    if (ev == KFK_REBALANCE_REVOKED && n) {
+        revoke_commit_err = kfk_consumer_commit(k, NULL, 0, 0);
+        revoke_commits++;
+    }
+}
+
+/* Unsubscribing revokes while still a member: a commit in the callback
+ * works, and the group hands the partitions on after it. */
+START_TEST(unsubscribe_commits_in_revoke)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    produce_all();
+    static member ms[1];
+    memset(ms, 0, sizeof(ms));
+    group_consumer(&ms[0], 0, "unsub", NULL);
+    kfk_destroy(ms[0].k);
+    reset_state();
+    /* the same with the committing callback */
+    kfk_conf_t *conf = kfk_conf_new();
+    char err[256];
+    const char *const props[] = {"bootstrap.servers", kfk_cluster_bootstrap(cluster), "group.id",
+                                 "unsub2", "auto.offset.reset", "earliest",
+                                 "enable.auto.commit", "false", "session.timeout.ms", "3000",
+                                 "heartbeat.interval.ms", "200", NULL};
+    for (int i = 0; props[i]; i += 2)
+        ck_assert_int_eq(kfk_conf_set(conf, props[i], props[i + 1], err, sizeof(err)), 0);
+    ms[0].id = 0;
+    kfk_conf_set_rebalance_cb(conf, commit_in_revoke, &ms[0]);
+    ms[0].k = kfk_consumer_new(conf, err, sizeof(err));
+    kfk_conf_destroy(conf);
+    ck_assert_msg(ms[0].k, "%s", err);
+    const char *topics[] = {"grp"};
+    ck_assert_int_eq(kfk_consumer_subscribe(ms[0].k, topics, 1), 0);
+    ck_assert(poll_until(ms, 1, all_seen, 20000));
+    ck_assert_int_eq(kfk_consumer_unsubscribe(ms[0].k), 0);
+    int64_t t0 = kfk__now_ms();
+    while (revoke_commits == 0 && kfk__now_ms() - t0 < 10000)
+        kfk_consumer_poll(ms[0].k, 50);
+    ck_assert_int_eq(revoke_commits, 1);
+    ck_assert_int_eq(revoke_commit_err, KFK_ERR_NONE);
+    kfk_topic_partition_t q[NPART];
+    for (int i = 0; i < NPART; i++)
+        q[i] = (kfk_topic_partition_t){.topic = "grp", .partition = i};
+    ck_assert_int_eq(kfk_consumer_committed(ms[0].k, q, NPART, 10000), 0);
+    int64_t sum = 0;
+    for (int i = 0; i < NPART; i++)
+        sum += q[i].offset;
+    ck_assert_int_eq(sum, N);
+    kfk_destroy(ms[0].k);
+}
+END_TEST
+
 /* With every broker unresponsive, close still returns in about the time
  * it was given. */
 START_TEST(close_is_bounded_without_a_coordinator)
@@ -512,6 +577,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, cooperative_group_through_errors);
     tcase_add_test(tc, regex_subscription_follows_new_topics);
     tcase_add_test(tc, duplicate_instance_id_is_fatal);
+    tcase_add_test(tc, unsubscribe_commits_in_revoke);
     suite_add_tcase(s, tc);
     return s;
 }
