@@ -39,8 +39,7 @@ static int bad(const char *prog, const char *what, const char *flag, const char 
     return 2;
 }
 
-/* A whole number in [lo, hi], nothing else. */
-static bool parse_ll(const char *s, long long lo, long long hi, long long *out)
+bool perf_parse_ll(const char *s, long long lo, long long hi, long long *out)
 {
     char *end;
     errno = 0;
@@ -94,12 +93,12 @@ int perf_parse(perf_opts *o, const char *prog, int argc, char **argv)
             o->topic = v;
             break;
         case 'n':
-            if (!parse_ll(v, 1, INT64_MAX / 2, &n))
+            if (!perf_parse_ll(v, 1, INT64_MAX / 2, &n))
                 return bad(prog, "wants a record count of at least 1", a, v);
             o->count = n;
             break;
         case 's':
-            if (!parse_ll(v, 8, 1 << 30, &n))
+            if (!perf_parse_ll(v, 8, 1 << 30, &n))
                 return bad(prog, "wants a value size from 8 (the send time) to 1073741824", a,
                            v);
             o->size = (long)n;
@@ -366,13 +365,12 @@ void perf_stop(perf_run *r)
 
 /* ---- report -------------------------------------------------------------- */
 
-static double tv_secs(struct timeval a, struct timeval b)
+double perf_tv_secs(struct timeval a, struct timeval b)
 {
     return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_usec - a.tv_usec) / 1e6;
 }
 
-/* Rounded to `digits` decimals, so the JSON does not carry float noise. */
-static double rnd(double v, int digits)
+double perf_rnd(double v, int digits)
 {
     double m = pow(10, digits);
     return round(v * m) / m;
@@ -386,8 +384,8 @@ int perf_report(perf_run *r)
         secs = 1e-6;
     long long records = r->sent;
     long long bytes = records * o->size;
-    double user = tv_secs(r->ru0.ru_utime, r->ru1.ru_utime);
-    double sys = tv_secs(r->ru0.ru_stime, r->ru1.ru_stime);
+    double user = perf_tv_secs(r->ru0.ru_utime, r->ru1.ru_utime);
+    double sys = perf_tv_secs(r->ru0.ru_stime, r->ru1.ru_stime);
     double cpu = user + sys;
     double cpu_per_m = records ? cpu / ((double)records / 1e6) : 0;
     double p50 = perf_hist_quantile(&r->lat, 0.50) / 1000;
@@ -429,17 +427,17 @@ int perf_report(perf_run *r)
         json_object_set_new(j, "records", json_integer(records));
         json_object_set_new(j, "record_size", json_integer(o->size));
         json_object_set_new(j, "bytes", json_integer(bytes));
-        json_object_set_new(j, "elapsed_s", json_real(rnd(secs, 6)));
-        json_object_set_new(j, "msgs_per_s", json_real(rnd((double)records / secs, 1)));
-        json_object_set_new(j, "mb_per_s", json_real(rnd((double)bytes / secs / 1048576, 3)));
-        json_object_set_new(j, "latency_p50_ms", json_real(rnd(p50, 3)));
-        json_object_set_new(j, "latency_p99_ms", json_real(rnd(p99, 3)));
-        json_object_set_new(j, "latency_p999_ms", json_real(rnd(p999, 3)));
-        json_object_set_new(j, "latency_max_ms", json_real(rnd(max, 3)));
-        json_object_set_new(j, "cpu_user_s", json_real(rnd(user, 3)));
-        json_object_set_new(j, "cpu_sys_s", json_real(rnd(sys, 3)));
-        json_object_set_new(j, "cpu_s", json_real(rnd(cpu, 3)));
-        json_object_set_new(j, "cpu_s_per_m", json_real(rnd(cpu_per_m, 4)));
+        json_object_set_new(j, "elapsed_s", json_real(perf_rnd(secs, 6)));
+        json_object_set_new(j, "msgs_per_s", json_real(perf_rnd((double)records / secs, 1)));
+        json_object_set_new(j, "mb_per_s", json_real(perf_rnd((double)bytes / secs / 1048576, 3)));
+        json_object_set_new(j, "latency_p50_ms", json_real(perf_rnd(p50, 3)));
+        json_object_set_new(j, "latency_p99_ms", json_real(perf_rnd(p99, 3)));
+        json_object_set_new(j, "latency_p999_ms", json_real(perf_rnd(p999, 3)));
+        json_object_set_new(j, "latency_max_ms", json_real(perf_rnd(max, 3)));
+        json_object_set_new(j, "cpu_user_s", json_real(perf_rnd(user, 3)));
+        json_object_set_new(j, "cpu_sys_s", json_real(perf_rnd(sys, 3)));
+        json_object_set_new(j, "cpu_s", json_real(perf_rnd(cpu, 3)));
+        json_object_set_new(j, "cpu_s_per_m", json_real(perf_rnd(cpu_per_m, 4)));
         json_object_set_new(j, "max_rss_kb", json_integer(r->ru1.ru_maxrss));
         json_object_set_new(j, "delivered", json_integer(r->delivered));
         json_object_set_new(j, "errors", json_integer(errors));

@@ -48,6 +48,14 @@ typedef struct perf_opts {
  * 2 after a usage error (already explained on stderr). */
 int perf_parse(perf_opts *o, const char *prog, int argc, char **argv);
 
+/* A whole number in [lo, hi], nothing else, into *out. */
+bool perf_parse_ll(const char *s, long long lo, long long hi, long long *out);
+
+/* Seconds from a to b. */
+double perf_tv_secs(struct timeval a, struct timeval b);
+/* v rounded to `digits` decimals, so the JSON does not carry float noise. */
+double perf_rnd(double v, int digits);
+
 /* Latencies in microseconds, log-linear: values below PERF_HIST_LINEAR
  * exactly, above it PERF_HIST_SUB buckets per power of two. */
 #define PERF_HIST_LINEAR 256
