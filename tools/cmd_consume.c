@@ -604,6 +604,14 @@ static bool is_fatal(kfk_err_t e)
     case KFK_ERR_TOPIC_AUTHORIZATION_FAILED:
     case KFK_ERR_GROUP_AUTHORIZATION_FAILED:
     case KFK_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    /* the group refuses this member as configured: retrying cannot help
+     * (the Java consumer throws these from poll too) */
+    case KFK_ERR_INVALID_SESSION_TIMEOUT:
+    case KFK_ERR_INCONSISTENT_GROUP_PROTOCOL:
+    case KFK_ERR_INVALID_GROUP_ID:
+    case KFK_ERR_GROUP_MAX_SIZE_REACHED:
+    case KFK_ERR_FENCED_INSTANCE_ID:
+    case KFK_ERR_UNSUPPORTED_ASSIGNOR:
         return true;
     default:
         return false;

@@ -277,6 +277,14 @@ def test_group(kfk, kafka, b, topic, want):
                                 "-X", "auto.offset.reset=none"], want_rc=1)
     check("_NO_OFFSET" in err and "fatal" in err, f"auto.offset.reset=none: stderr {err}")
 
+    # A session timeout the broker refuses (its minimum is 6 s): the group
+    # will never take this member, so it stops instead of retrying.
+    out, err = consume(kfk, b, ["-G", common.unique_topic("grp-sto"), "-t", topic, "-e",
+                                "-X", "session.timeout.ms=3000",
+                                "-X", "heartbeat.interval.ms=500"], want_rc=1)
+    check("INVALID_SESSION_TIMEOUT" in err and "fatal" in err,
+          f"a refused session.timeout.ms: stderr {err}")
+
 
 def test_bad_flags(kfk):
     bs = "127.0.0.1:9"
