@@ -651,6 +651,8 @@ typedef struct byleader {
     int32_t node;
     spart *fetch;
     int nfetch;
+    int at_end;   /* of fetch: partitions with nothing more yet */
+    int draining; /* partitions whose data waits for poll */
     lo_item *lookup;
     int nlookup;
 } byleader;
@@ -750,7 +752,7 @@ static void run(kfk__fetcher *f)
                 continue;
             }
         }
-        if (tp->fstate != TP_NEED_OFFSET && (tp->fstate != TP_ACTIVE || tp->nchunks > 0))
+        if (tp->fstate != TP_NEED_OFFSET && tp->fstate != TP_ACTIVE)
             continue;
         int32_t leader = -1, epoch = -1;
         if (!kfk__mdcache_leader(md, tp->topic, tp->partition, &leader, &epoch) || leader < 0 ||
@@ -761,17 +763,27 @@ static void run(kfk__fetcher *f)
         byleader *l = leader_slot(&ls, &nl, &capl, leader, total);
         if (!l)
             continue;
+        if (tp->fstate == TP_ACTIVE && tp->nchunks > 0) {
+            l->draining++; /* fetched again once poll took its data */
+            continue;
+        }
         if (tp->fstate == TP_NEED_OFFSET) {
             tp->fstate = TP_LOOKUP;
             l->lookup[l->nlookup++] =
                 (lo_item){tp, tp->version, spec_timestamp(tp->spec), epoch};
         } else {
             l->fetch[l->nfetch++] = (spart){tp, tp->version, tp->fetch_pos, epoch, tp->fetch_epoch};
+            l->at_end += tp->hw >= 0 && tp->fetch_pos >= (cs->isolation ? tp->lso : tp->hw);
         }
     }
     for (int i = 0; i < nl; i++) {
         byleader *l = &ls[i];
-        if (l->nfetch)
+        /* A fetch of only partitions at their end would wait out
+         * fetch.max.wait.ms at the broker, and hold up the partitions
+         * poll is draining (one fetch per broker at a time): wait for
+         * those instead; taking their data wakes us. */
+        bool idle_only = l->draining > 0 && l->at_end == l->nfetch;
+        if (l->nfetch && !idle_only)
             send_fetch(f, l->node, l->fetch, l->nfetch);
         if (l->nlookup) {
             lo_ctx *c = kfk__calloc(1, sizeof(*c));
