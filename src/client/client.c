@@ -79,7 +79,7 @@ static void *build_metadata(int16_t version, kfk__arena *a, void *opaque)
         return NULL;
     kfk__msg_init(&kfk__desc_metadata_request, rq);
     (void)version; /* requested from v1: an empty list means brokers only */
-    rq->allow_auto_topic_creation = !m->all;
+    rq->allow_auto_topic_creation = !m->all && !m->c->conf.no_auto_create;
     if (m->all) {
         rq->topics.n = -1; /* null: every topic */
         return rq;

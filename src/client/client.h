@@ -32,6 +32,7 @@ typedef struct kfk__client_conf {
     int64_t retry_backoff_ms;
     int64_t retry_backoff_max_ms;
     int64_t stats_interval_ms; /* 0: no statistics */
+    bool no_auto_create; /* metadata requests must not create topics */
     kfk__client_stats_fn *stats_fn;
     void *stats_arg;
 } kfk__client_conf;

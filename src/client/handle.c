@@ -104,6 +104,11 @@ int kfk__handle_init(kfk_t *k, const kfk__handle_ops *ops, int client_kind,
 
 static void stats_tick(kfk__client *c, void *arg);
 
+static bool client_kind_is_consumer(const kfk_t *k)
+{
+    return !strcmp(k->ops->kind, "consumer");
+}
+
 void kfk__handle_client_conf(kfk_t *k, kfk__client_conf *cc)
 {
     const kfk_conf_t *c = k->conf;
@@ -122,6 +127,10 @@ void kfk__handle_client_conf(kfk_t *k, kfk__client_conf *cc)
     cc->metadata_max_age_ms = kfk__conf_int(c, KFK__CONF_METADATA_MAX_AGE_MS);
     cc->retry_backoff_ms = kfk__conf_int(c, KFK__CONF_RETRY_BACKOFF_MS);
     cc->retry_backoff_max_ms = kfk__conf_int(c, KFK__CONF_RETRY_BACKOFF_MAX_MS);
+    /* allow.auto.create.topics is the consumer's to set; a producer's
+     * metadata requests create topics, as Java's do */
+    cc->no_auto_create = client_kind_is_consumer(k) &&
+                         !kfk__conf_int(c, KFK__CONF_ALLOW_AUTO_CREATE_TOPICS);
     if (k->conf->cbs.stats) {
         cc->stats_interval_ms = kfk__conf_int(c, KFK__CONF_STATISTICS_INTERVAL_MS);
         cc->stats_fn = stats_tick;

@@ -1046,6 +1046,9 @@ kfk_err_t kfk_consumer_close(kfk_t *k, int timeout_ms)
         return KFK_ERR__STATE;
     int64_t deadline = kfk__now_ms() + (timeout_ms < 0 ? cs->api_timeout_ms : timeout_ms);
     kfk_err_t e = KFK_ERR_NONE;
+    /* callbacks already due first: an ASSIGNED still queued must reach
+     * the application before the REVOKED that close makes of it */
+    kfk_poll(k, 0);
     if (cs->auto_commit) {
         e = kfk__consumer_commit(k, NULL, 0, 0, deadline);
         if (e == KFK_ERR__STATE)

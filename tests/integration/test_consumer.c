@@ -407,6 +407,30 @@ START_TEST(reads_through_leader_changes)
 }
 END_TEST
 
+/* allow.auto.create.topics=false: reading a missing topic does not make
+ * it; the default (true) does, as in Java. */
+START_TEST(auto_create_follows_the_property)
+{
+    static const char *const no[] = {"allow.auto.create.topics", "false", NULL};
+    kfk_t *k = consumer(no);
+    assign_all(k, "nosuch", 1, KFK_OFFSET_BEGINNING);
+    for (int i = 0; i < 10; i++)
+        kfk_consumer_poll(k, 100);
+    ck_assert_int_eq(kfk_cluster_offsets(cluster, "nosuch", 0, NULL, NULL),
+                     KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kfk_destroy(k);
+    k = consumer(NULL);
+    assign_all(k, "made", 1, KFK_OFFSET_BEGINNING);
+    kfk_err_t e = KFK_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    for (int i = 0; i < 50 && e; i++) {
+        kfk_consumer_poll(k, 100);
+        e = kfk_cluster_offsets(cluster, "made", 0, NULL, NULL);
+    }
+    ck_assert_int_eq(e, KFK_ERR_NONE);
+    kfk_destroy(k);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     kfk_t *k = consumer(NULL);
@@ -441,6 +465,7 @@ static Suite *consumer_suite(void)
     tcase_add_test(tc, auto_offset_reset);
     tcase_add_test(tc, commit_and_resume_from_committed);
     tcase_add_test(tc, reads_through_leader_changes);
+    tcase_add_test(tc, auto_create_follows_the_property);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return s;

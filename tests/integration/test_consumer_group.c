@@ -55,12 +55,21 @@ static void on_rebalance(kfk_t *k, kfk_rebalance_event_t ev, const kfk_topic_par
 {
     member *m = opaque;
     (void)k;
-    if (getenv("KFK_TEST_TRACE"))
-        fprintf(stderr, "member %d (%s): %s %zu\n", m->id, kfk_name(k),
-                ev == KFK_REBALANCE_ASSIGNED ? "assigned" : ev == KFK_REBALANCE_REVOKED ? "revoked" : "lost", n);
+    if (getenv("KFK_TEST_TRACE")) {
+        char ps[128] = "";
+        for (size_t i = 0; i < n && strlen(ps) < 100; i++)
+            snprintf(ps + strlen(ps), sizeof(ps) - strlen(ps), " %d", (int)parts[i].partition);
+        fprintf(stderr, "member %d (%s): %s%s (gen %d)\n", m->id, kfk_name(k),
+                ev == KFK_REBALANCE_ASSIGNED ? "assigned" : ev == KFK_REBALANCE_REVOKED ? "revoked" : "lost",
+                ps, (int)kfk_consumer_member_id(k, NULL, 0));
+    }
     for (size_t i = 0; i < n; i++) {
         int p = parts[i].partition;
         ck_assert(p >= 0 && p < NPART);
+        if (strcmp(parts[i].topic, "grp")) { /* only "grp" is tracked by owner */
+            m->owned += ev == KFK_REBALANCE_ASSIGNED ? 1 : -1;
+            continue;
+        }
         if (ev == KFK_REBALANCE_ASSIGNED) {
             ck_assert_msg(owner[p] == -1, "partition %d given to %d while %d owns it", p, m->id,
                           owner[p]);
@@ -368,7 +377,7 @@ START_TEST(cooperative_group_through_errors)
     reset_state();
     static member ms[MAXC];
     memset(ms, 0, sizeof(ms));
-    static const char *const extra[] = {"partition.assignment.strategy", "cooperative-sticky",
+    static const char *const extra[] = {"partition.assignment.strategy", "cooperative-sticky", "debug", "cgrp",
                                         NULL};
     group_consumer(&ms[0], 0, "chaos", extra);
     group_consumer(&ms[1], 1, "chaos", extra);
@@ -541,6 +550,52 @@ START_TEST(unsubscribe_commits_in_revoke)
 }
 END_TEST
 
+static kfk_t *subscriber(const char *group, const char *topic, member *m, int id)
+{
+    kfk_conf_t *conf = kfk_conf_new();
+    char err[256];
+    const char *const props[] = {"bootstrap.servers", kfk_cluster_bootstrap(cluster), "group.id",
+                                 group, "session.timeout.ms", "3000", "heartbeat.interval.ms",
+                                 "200", NULL};
+    for (int i = 0; props[i]; i += 2)
+        ck_assert_int_eq(kfk_conf_set(conf, props[i], props[i + 1], err, sizeof(err)), 0);
+    m->id = id;
+    m->owned = 0;
+    kfk_conf_set_rebalance_cb(conf, on_rebalance, m);
+    m->k = kfk_consumer_new(conf, err, sizeof(err));
+    kfk_conf_destroy(conf);
+    ck_assert_msg(m->k, "%s", err);
+    const char *topics[] = {topic};
+    ck_assert_int_eq(kfk_consumer_subscribe(m->k, topics, 1), 0);
+    return m->k;
+}
+
+static member *hetero;
+
+static bool both_assigned(void)
+{
+    return hetero[0].owned == 2 && hetero[1].owned == 3;
+}
+
+/* Members subscribing to different topics each get theirs, whoever
+ * leads: the leader assigns topics it does not read itself. */
+START_TEST(members_with_different_subscriptions)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "h1", 2, 3), 0);
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "h2", 3, 3), 0);
+    reset_state();
+    static member ms[2];
+    memset(ms, 0, sizeof(ms));
+    hetero = ms;
+    subscriber("hetero", "h1", &ms[0], 0);
+    subscriber("hetero", "h2", &ms[1], 1);
+    ck_assert_msg(poll_until(ms, 2, both_assigned, 20000), "owned %d and %d", ms[0].owned,
+                  ms[1].owned);
+    kfk_destroy(ms[0].k);
+    kfk_destroy(ms[1].k);
+}
+END_TEST
+
 /* With every broker unresponsive, close still returns in about the time
  * it was given. */
 START_TEST(close_is_bounded_without_a_coordinator)
@@ -578,6 +633,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, regex_subscription_follows_new_topics);
     tcase_add_test(tc, duplicate_instance_id_is_fatal);
     tcase_add_test(tc, unsubscribe_commits_in_revoke);
+    tcase_add_test(tc, members_with_different_subscriptions);
     suite_add_tcase(s, tc);
     return s;
 }
