@@ -89,7 +89,9 @@ struct kfk__group {
     gset owned;
     gset last_assigned; /* the last SyncGroup's assignment, for sticky */
     int32_t last_generation;
-    gset matched; /* the topics (as gtp with partition -1) the subscription matches now */
+    gset matched; /* the topics the subscription matches, with partition counts */
+    gset group_topics; /* leader: every member's topics, with partition counts */
+    bool leader;
     gset revoking;
     uint64_t rebalance_seq, waiting_id;
     bool revoke_lost; /* the pending revoke is a LOST */
@@ -389,6 +391,19 @@ static bool same_topics(const gset *a, const gset *b)
         if (strcmp(a->v[i].topic, b->v[i].topic) || a->v[i].partition != b->v[i].partition)
             return false;
     return true;
+}
+
+/* The leader watches every member's topics, not only its own, as Java
+ * does: a topic only another member subscribes to may appear, grow or
+ * go. mu held. */
+static bool group_topics_changed(kfk__group *g)
+{
+    kfk__mdcache *md = kfk__client_metadata(g->cs->k->client);
+    for (int i = 0; i < g->group_topics.n; i++)
+        if (kfk__mdcache_partition_count(md, g->group_topics.v[i].topic) !=
+            g->group_topics.v[i].partition)
+            return true;
+    return false;
 }
 
 /* A first join waits a little for the subscribed topics' metadata, so
@@ -766,6 +781,7 @@ static int assign_group(kfk__group *g, const kfk__join_group_response *r, sync_c
         return KFK_ERR__NOMEM;
     int32_t nt = 0;
     kfk__mdcache *md = kfk__client_metadata(g->cs->k->client);
+    gset_clear(&g->group_topics);
     for (int32_t i = 0; i < nm; i++)
         for (int32_t k = 0; k < ms[i].ntopics; k++) {
             const char *name = ms[i].topics[k];
@@ -776,6 +792,8 @@ static int assign_group(kfk__group *g, const kfk__join_group_response *r, sync_c
             if (t < nt)
                 continue;
             int32_t cnt = kfk__mdcache_partition_count(md, name);
+            if (!gset_has_topic(&g->group_topics, name))
+                gset_add(&g->group_topics, name, cnt);
             if (cnt <= 0) {
                 kfk__client_want_topic(g->cs->k->client, name);
                 continue;
@@ -883,6 +901,9 @@ static void on_join(kfk__cbroker *b, int err, int16_t version, void *resp, void 
         snprintf(g->member_id, sizeof(g->member_id), "%.*s", (int)r->member_id.len,
                  r->member_id.ptr ? r->member_id.ptr : "");
         g->generation = r->generation_id;
+        g->leader = kfk__str_eq(r->leader, g->member_id);
+        if (!g->leader)
+            gset_clear(&g->group_topics);
         KFK__DBG(LG(g), KFK__DEBUG_CGRP, "group %s: joined generation %d as %s%s",
                  g->cs->group_id, (int)r->generation_id, g->member_id,
                  kfk__str_eq(r->leader, g->member_id) ? " (leader)" : "");
@@ -1027,6 +1048,12 @@ static void run(kfk__group *g)
         }
     }
     gset_free(&m);
+    if (g->state == G_STABLE && g->leader && group_topics_changed(g)) {
+        KFK__DBG(LG(g), KFK__DEBUG_CGRP,
+                 "group %s: the members' topics changed: rebalancing as the leader",
+                 cs->group_id);
+        g->rejoin_after = true;
+    }
     if (g->state == G_STABLE && g->rejoin_after) {
         g->rejoin_after = false;
         g->state = G_JOIN;
@@ -1222,6 +1249,7 @@ void kfk__group_free(kfk__group *g)
     gset_free(&g->owned);
     gset_free(&g->last_assigned);
     gset_free(&g->matched);
+    gset_free(&g->group_topics);
     gset_free(&g->revoking);
     kfk__free(g);
 }
