@@ -279,6 +279,23 @@ kfk__cbroker *kfk__client_broker(kfk__client *c, int32_t node_id)
     return NULL;
 }
 
+kfk__cbroker *kfk__client_any_broker(kfk__client *c, unsigned rotate)
+{
+    kfk__mdcache *md = &c->md;
+    int32_t ids[64];
+    int n = 0;
+    pthread_rwlock_rdlock(&md->lock);
+    for (int32_t i = 0; i < md->nbrokers && n < 64; i++)
+        ids[n++] = md->brokers[i].id;
+    pthread_rwlock_unlock(&md->lock);
+    for (int i = 0; i < n; i++) {
+        kfk__cbroker *b = kfk__client_broker(c, ids[((unsigned)i + rotate) % (unsigned)n]);
+        if (b)
+            return b;
+    }
+    return NULL;
+}
+
 kfk__loop *kfk__client_loop(kfk__client *c)
 {
     return c->loop;

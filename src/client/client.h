@@ -85,6 +85,12 @@ kfk__cbroker *kfk__client_broker(kfk__client *c, int32_t node_id);
  * round-trip windows. Returns 0 or KFK_ERR__NOMEM. */
 int kfk__client_stats_brokers(kfk__client *c, void *brokers);
 
+/* I/O thread only: some broker the metadata names that has a connection
+ * object, for requests any broker answers (FindCoordinator,
+ * InitProducerId); rotate picks another one each time it changes (a
+ * failure count, say). NULL if the metadata names none yet. */
+kfk__cbroker *kfk__client_any_broker(kfk__client *c, unsigned rotate);
+
 /* I/O thread only: the loop (for timers). */
 kfk__loop *kfk__client_loop(kfk__client *c);
 

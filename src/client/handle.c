@@ -68,6 +68,31 @@ static unsigned next_seq(void)
     return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
 }
 
+kfk_t *kfk__handle_alloc(const kfk_conf_t *conf, size_t impl_size, const char *fn,
+                         char **errstr, size_t *errstr_size, char *scratch,
+                         size_t scratch_size)
+{
+    if (!*errstr) {
+        *errstr = scratch;
+        *errstr_size = scratch_size;
+    }
+    (*errstr)[0] = '\0';
+    if (!conf) {
+        snprintf(*errstr, *errstr_size, "%s: conf is NULL", fn);
+        return NULL;
+    }
+    kfk_t *k = kfk__calloc(1, sizeof(*k));
+    void *impl = kfk__calloc(1, impl_size);
+    if (!k || !impl) {
+        snprintf(*errstr, *errstr_size, "out of memory");
+        kfk__free(k);
+        kfk__free(impl);
+        return NULL;
+    }
+    k->impl = impl;
+    return k;
+}
+
 int kfk__handle_init(kfk_t *k, const kfk__handle_ops *ops, int client_kind,
                      const kfk_conf_t *conf, char *errstr, size_t errstr_size)
 {

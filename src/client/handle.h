@@ -49,6 +49,14 @@ struct kfk {
     char fatal_reason[512];
 };
 
+/* The first steps of every kfk_*_new: points *errstr at scratch when the
+ * caller gave none (so messages can always be written), refuses a NULL
+ * conf, and allocates the handle with the kind's zeroed state (impl_size
+ * bytes) in k->impl. NULL with the reason in *errstr on failure. */
+kfk_t *kfk__handle_alloc(const kfk_conf_t *conf, size_t impl_size, const char *fn,
+                         char **errstr, size_t *errstr_size, char *scratch,
+                         size_t scratch_size);
+
 /* Makes the common part: copies conf, finalises it for kind (errstr
  * names a bad property), names the handle, sets up logging and the event
  * queue. Does not start the client core: fill what the kind adds to

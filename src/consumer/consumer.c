@@ -243,25 +243,12 @@ static void read_conf(kfk__consumer *cs, const kfk_conf_t *c)
 
 kfk_t *kfk_consumer_new(const kfk_conf_t *conf, char *errstr, size_t errstr_size)
 {
-    char dummy[4];
-    if (!errstr) {
-        errstr = dummy;
-        errstr_size = sizeof(dummy);
-    }
-    errstr[0] = '\0';
-    if (!conf) {
-        snprintf(errstr, errstr_size, "kfk_consumer_new: conf is NULL");
+    char scratch[4];
+    kfk_t *k = kfk__handle_alloc(conf, sizeof(kfk__consumer), "kfk_consumer_new", &errstr,
+                                 &errstr_size, scratch, sizeof(scratch));
+    if (!k)
         return NULL;
-    }
-    kfk_t *k = kfk__calloc(1, sizeof(*k));
-    kfk__consumer *cs = kfk__calloc(1, sizeof(*cs));
-    if (!k || !cs) {
-        snprintf(errstr, errstr_size, "out of memory");
-        kfk__free(k);
-        kfk__free(cs);
-        return NULL;
-    }
-    k->impl = cs;
+    kfk__consumer *cs = k->impl;
     cs->k = k;
     pthread_mutex_init(&cs->mu, NULL);
     pthread_mutex_init(&cs->poll_mu, NULL);

@@ -136,24 +136,6 @@ static void on_find_coord(kfk__cbroker *b, int err, int16_t version, void *resp,
     kfk__fetcher_wakeup(cs);
 }
 
-/* Any broker the client knows, for FindCoordinator. */
-static kfk__cbroker *any_broker(kfk__consumer *cs)
-{
-    kfk__mdcache *md = kfk__client_metadata(cs->k->client);
-    int32_t ids[64];
-    int n = 0;
-    pthread_rwlock_rdlock(&md->lock);
-    for (int32_t i = 0; i < md->nbrokers && n < 64; i++)
-        ids[n++] = md->brokers[i].id;
-    pthread_rwlock_unlock(&md->lock);
-    for (int i = 0; i < n; i++) {
-        kfk__cbroker *b = kfk__client_broker(cs->k->client, ids[(i + cs->coord_failures) % n]);
-        if (b)
-            return b;
-    }
-    return NULL;
-}
-
 kfk__cbroker *kfk__coord_get(kfk__consumer *cs)
 {
     if (cs->coord_id >= 0) {
@@ -163,7 +145,7 @@ kfk__cbroker *kfk__coord_get(kfk__consumer *cs)
         kfk__client_metadata_refresh(cs->k->client);
     }
     if (!cs->coord_inflight && cs->group_id) {
-        kfk__cbroker *b = any_broker(cs);
+        kfk__cbroker *b = kfk__client_any_broker(cs->k->client, (unsigned)cs->coord_failures);
         if (!b)
             kfk__client_metadata_refresh(cs->k->client);
         else if (!kfk__cbroker_request(b, 10, 0, 5, build_find_coord, on_find_coord, cs))

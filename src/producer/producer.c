@@ -177,25 +177,12 @@ static const kfk__handle_ops producer_ops = {
 
 kfk_t *kfk_producer_new(const kfk_conf_t *conf, char *errstr, size_t errstr_size)
 {
-    char dummy[4];
-    if (!errstr) {
-        errstr = dummy;
-        errstr_size = sizeof(dummy);
-    }
-    errstr[0] = '\0';
-    if (!conf) {
-        snprintf(errstr, errstr_size, "kfk_producer_new: conf is NULL");
+    char scratch[4];
+    kfk_t *k = kfk__handle_alloc(conf, sizeof(producer), "kfk_producer_new", &errstr,
+                                 &errstr_size, scratch, sizeof(scratch));
+    if (!k)
         return NULL;
-    }
-    kfk_t *k = kfk__calloc(1, sizeof(*k));
-    producer *p = kfk__calloc(1, sizeof(*p));
-    if (!k || !p) {
-        snprintf(errstr, errstr_size, "out of memory");
-        kfk__free(k);
-        kfk__free(p);
-        return NULL;
-    }
-    k->impl = p;
+    producer *p = k->impl;
     int e = kfk__handle_init(k, &producer_ops, KFK__CLIENT_PRODUCER, conf, errstr, errstr_size);
     if (!e && kfk__conf_int(k->conf, KFK__CONF_SECURITY_PROTOCOL) != 0) {
         snprintf(errstr, errstr_size, "security.protocol: only PLAINTEXT is implemented so far");

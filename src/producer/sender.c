@@ -250,25 +250,6 @@ static void on_init_pid(kfk__cbroker *b, int err, int16_t version, void *resp,
                          s->pid < 0 ? backoff_ms(s, s->pid_failures) : 0);
 }
 
-/* Any broker the metadata knows, for InitProducerId. */
-static kfk__cbroker *any_broker(kfk__sender *s)
-{
-    kfk__mdcache *md = kfk__client_metadata(s->c);
-    int32_t ids[64];
-    int n = 0;
-    pthread_rwlock_rdlock(&md->lock);
-    for (int32_t i = 0; i < md->nbrokers && n < 64; i++)
-        ids[n++] = md->brokers[i].id;
-    pthread_rwlock_unlock(&md->lock);
-    for (int i = 0; i < n; i++) {
-        kfk__cbroker *b =
-            kfk__client_broker(s->c, ids[(i + s->pid_failures) % n]);
-        if (b)
-            return b;
-    }
-    return NULL;
-}
-
 /* Returns true when batches may be drained (the producer id is known). */
 static bool ensure_pid(kfk__sender *s)
 {
@@ -293,7 +274,7 @@ static bool ensure_pid(kfk__sender *s)
     if (s->pid >= 0)
         return true;
     if (!s->pid_inflight) {
-        kfk__cbroker *b = any_broker(s);
+        kfk__cbroker *b = kfk__client_any_broker(s->c, (unsigned)s->pid_failures);
         if (!b) {
             kfk__client_metadata_refresh(s->c);
             return false;
