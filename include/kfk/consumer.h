@@ -116,6 +116,56 @@ typedef void(kfk_commit_cb)(kfk_t *k, kfk_err_t err,
 KFK_API kfk_err_t kfk_conf_set_commit_cb(kfk_conf_t *conf, kfk_commit_cb *cb,
                                          void *opaque);
 
+/* ---- user assignors ----------------------------------------------------- */
+
+/* A group member as the group leader's assignor sees it. */
+typedef struct kfk_group_member {
+    const char *member_id;
+    const char *instance_id; /* group.instance.id, NULL for none */
+    const char *rack;        /* client.rack, NULL for none */
+    const char *const *topics; /* what it subscribes to */
+    size_t topic_count;
+    const kfk_topic_partition_t *owned; /* what it owns now (offset unused) */
+    size_t owned_count;
+    int32_t generation; /* of owned; -1 unknown */
+} kfk_group_member_t;
+
+/* A topic the members subscribe to, as the metadata says. */
+typedef struct kfk_group_topic {
+    const char *name;
+    int32_t partition_count;
+} kfk_group_topic_t;
+
+typedef struct kfk_assignment kfk_assignment_t;
+
+/* Inside an assign callback: gives topic/partition to members[member].
+ * Returns KFK_ERR_NONE, or KFK_ERR__INVALID_ARG (no such member, topic or
+ * partition, or the partition was given already). */
+KFK_API kfk_err_t kfk_assignment_add(kfk_assignment_t *a, size_t member,
+                                     const char *topic, int32_t partition);
+
+/* A user assignor: called on the group leader's I/O thread (keep it quick
+ * and do not call kfk functions other than kfk_assignment_add) with every
+ * member and topic; what it does not give out stays unassigned. Returns
+ * KFK_ERR_NONE, or an error that makes this rebalance assign nothing. */
+typedef kfk_err_t(kfk_assign_cb)(const kfk_group_member_t *members,
+                                 size_t member_count,
+                                 const kfk_group_topic_t *topics,
+                                 size_t topic_count, kfk_assignment_t *out,
+                                 void *opaque);
+
+/* Offers a user assignor named name (the protocol name every member of
+ * the group must offer for it to be chosen) ahead of those in
+ * partition.assignment.strategy. cooperative: 1 if it never moves a
+ * partition a member owns straight to another member (KIP-429; the
+ * rebalance protocol is cooperative only if every assignor offered is).
+ * Up to 4 per conf. Returns KFK_ERR_NONE, KFK_ERR__INVALID_ARG (NULL, an
+ * empty name or longer than 63 bytes, or a name taken), or
+ * KFK_ERR__QUEUE_FULL (four already). */
+KFK_API kfk_err_t kfk_conf_add_assignor(kfk_conf_t *conf, const char *name,
+                                        int cooperative, kfk_assign_cb *cb,
+                                        void *opaque);
+
 /* Creates a consumer from conf (copied). bootstrap.servers is required;
  * group.id is required for subscribe and commits. Returns NULL with a
  * message in errstr on a bad configuration. */

@@ -263,6 +263,13 @@ typedef struct kfk__conf_cbs {
     void *rebalance_opaque;
     void (*commit)(void); /* kfk_commit_cb */
     void *commit_opaque;
+    struct {
+        char name[64];
+        int cooperative;
+        void (*cb)(void); /* kfk_assign_cb */
+        void *opaque;
+    } assignors[4]; /* kfk_conf_add_assignor */
+    int nassignors;
 } kfk__conf_cbs;
 
 struct kfk_conf {

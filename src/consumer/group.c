@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "consumer/assign_user.h"
 #include "consumer/assignor.h"
 #include "net/loop.h"
 #include "proto/arena.h"
@@ -62,6 +63,7 @@ struct kfk__group {
     bool stopped;
     const kfk__assignor *assignors[MAX_ASSIGNORS];
     int nassignors;
+    kfk__user_assignor user[4]; /* kfk_conf_add_assignor's, offered first */
     bool cooperative;
     int32_t session_ms, rebalance_ms, hb_ms;
     const char *instance_id;
@@ -1217,7 +1219,15 @@ int kfk__group_new(kfk__consumer *cs, kfk__group **out)
     g->rack = rack && *rack ? rack : NULL;
     int n = 0;
     char *const *names = kfk__conf_list(c, KFK__CONF_PARTITION_ASSIGNMENT_STRATEGY, &n);
-    g->cooperative = n > 0;
+    g->cooperative = n > 0 || c->cbs.nassignors > 0;
+    for (int i = 0; i < c->cbs.nassignors && i < 4; i++) {
+        kfk__user_assignor_init(&g->user[i], c->cbs.assignors[i].name,
+                                c->cbs.assignors[i].cooperative, c->cbs.assignors[i].cb,
+                                c->cbs.assignors[i].opaque);
+        g->assignors[g->nassignors++] = &g->user[i].as;
+        if (!c->cbs.assignors[i].cooperative)
+            g->cooperative = false;
+    }
     for (int i = 0; i < n && g->nassignors < MAX_ASSIGNORS; i++) {
         const kfk__assignor *as = kfk__assignor_builtin(names[i]);
         if (!as)

@@ -596,6 +596,81 @@ START_TEST(members_with_different_subscriptions)
 }
 END_TEST
 
+static int user_calls;
+
+/* Everything to the member with the smallest id. */
+static kfk_err_t all_to_first(const kfk_group_member_t *members, size_t n,
+                              const kfk_group_topic_t *topics, size_t nt, kfk_assignment_t *out,
+                              void *opaque)
+{
+    ck_assert_ptr_eq(opaque, &user_calls);
+    user_calls++;
+    size_t first = 0;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(members[i].member_id, members[first].member_id) < 0)
+            first = i;
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_eq(members[i].topic_count, 1);
+    for (size_t ti = 0; ti < nt; ti++)
+        for (int32_t p = 0; p < topics[ti].partition_count; p++)
+            ck_assert_int_eq(kfk_assignment_add(out, first, topics[ti].name, p), 0);
+    ck_assert_int_eq(kfk_assignment_add(out, first, topics[0].name, 0), KFK_ERR__INVALID_ARG);
+    ck_assert_int_eq(kfk_assignment_add(out, n, topics[0].name, 0), KFK_ERR__INVALID_ARG);
+    ck_assert_int_eq(kfk_assignment_add(out, 0, "nope", 0), KFK_ERR__INVALID_ARG);
+    return KFK_ERR_NONE;
+}
+
+static member *ua_members;
+
+static bool one_has_all(void)
+{
+    return ua_members[0].owned + ua_members[1].owned == NPART &&
+           (ua_members[0].owned == 0 || ua_members[1].owned == 0);
+}
+
+START_TEST(user_assignor)
+{
+    ck_assert_int_eq(kfk_cluster_create_topic(cluster, "grp", NPART, 3), 0);
+    reset_state();
+    static member ms[2];
+    memset(ms, 0, sizeof(ms));
+    ua_members = ms;
+    kfk_conf_t *probe = kfk_conf_new();
+    ck_assert_int_eq(kfk_conf_add_assignor(probe, "range", 0, all_to_first, NULL),
+                     KFK_ERR__INVALID_ARG);
+    ck_assert_int_eq(kfk_conf_add_assignor(probe, "", 0, all_to_first, NULL), KFK_ERR__INVALID_ARG);
+    ck_assert_int_eq(kfk_conf_add_assignor(probe, "mine", 0, all_to_first, NULL), 0);
+    ck_assert_int_eq(kfk_conf_add_assignor(probe, "mine", 0, all_to_first, NULL),
+                     KFK_ERR__INVALID_ARG);
+    kfk_conf_destroy(probe);
+    for (int i = 0; i < 2; i++) {
+        kfk_conf_t *conf = kfk_conf_new();
+        char err[256];
+        const char *const props[] = {"bootstrap.servers", kfk_cluster_bootstrap(cluster),
+                                     "group.id", "custom", "session.timeout.ms", "3000",
+                                     "heartbeat.interval.ms", "200", NULL};
+        for (int k = 0; props[k]; k += 2)
+            ck_assert_int_eq(kfk_conf_set(conf, props[k], props[k + 1], err, sizeof(err)), 0);
+        ck_assert_int_eq(kfk_conf_add_assignor(conf, "all-to-first", 0, all_to_first, &user_calls),
+                         0);
+        ms[i].id = i;
+        kfk_conf_set_rebalance_cb(conf, on_rebalance, &ms[i]);
+        ms[i].k = kfk_consumer_new(conf, err, sizeof(err));
+        kfk_conf_destroy(conf);
+        ck_assert_msg(ms[i].k, "%s", err);
+        const char *topics[] = {"grp"};
+        ck_assert_int_eq(kfk_consumer_subscribe(ms[i].k, topics, 1), 0);
+    }
+    ck_assert(poll_until(ms, 2, all_owned, 15000));
+    for (int i = 0; i < 20; i++) /* let the second join settle */
+        poll_until(ms, 2, one_has_all, 50);
+    ck_assert(poll_until(ms, 2, one_has_all, 15000));
+    ck_assert_int_gt(user_calls, 0);
+    kfk_destroy(ms[0].k);
+    kfk_destroy(ms[1].k);
+}
+END_TEST
+
 /* With every broker unresponsive, close still returns in about the time
  * it was given. */
 START_TEST(close_is_bounded_without_a_coordinator)
@@ -634,6 +709,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, duplicate_instance_id_is_fatal);
     tcase_add_test(tc, unsubscribe_commits_in_revoke);
     tcase_add_test(tc, members_with_different_subscriptions);
+    tcase_add_test(tc, user_assignor);
     suite_add_tcase(s, tc);
     return s;
 }
