@@ -42,7 +42,8 @@ typedef struct kfk_topic_partition {
     const char *topic;
     int32_t partition;
     int64_t offset;
-    int32_t leader_epoch; /* -1: unknown */
+    int32_t leader_epoch; /* -1 unknown; as input, 0 counts as unknown too,
+                             so a zeroed struct is fine */
     const char *metadata; /* commit metadata; NULL for none */
     kfk_err_t err;        /* per-partition result of a call */
 } kfk_topic_partition_t;

@@ -285,6 +285,16 @@ kfk_t *kfk_consumer_new(const kfk_conf_t *conf, char *errstr, size_t errstr_size
 
 /* ---- assignment -------------------------------------------------------------------- */
 
+/* The leader epoch an application gives with an offset. 0 counts as
+ * unknown: a zeroed kfk_topic_partition_t must not claim epoch 0, which
+ * against a broker at a later epoch would report a diverging log and move
+ * the position back (KIP-320). Skipping the check for a real epoch 0
+ * costs nothing. */
+static int32_t app_epoch(const kfk_topic_partition_t *p)
+{
+    return p->leader_epoch > 0 ? p->leader_epoch : -1;
+}
+
 kfk_err_t kfk_consumer_assign(kfk_t *k, const kfk_topic_partition_t *parts, size_t n)
 {
     kfk__consumer *cs = kfk__consumer_of(k);
@@ -315,7 +325,7 @@ kfk_err_t kfk_consumer_assign(kfk_t *k, const kfk_topic_partition_t *parts, size
         }
         tp->assigned = true;
         tp->paused = false;
-        kfk__tp_start(cs, tp, parts[i].offset, parts[i].leader_epoch);
+        kfk__tp_start(cs, tp, parts[i].offset, app_epoch(&parts[i]));
         kfk__client_want_topic(k->client, parts[i].topic);
     }
     cs->manual = n > 0;
@@ -403,7 +413,7 @@ static void do_seek(kfk__consumer *cs, kfk__toppar *tp, kfk_topic_partition_t *p
         p->err = KFK_ERR__INVALID_ARG;
         return;
     }
-    kfk__tp_start(cs, tp, p->offset, p->leader_epoch);
+    kfk__tp_start(cs, tp, p->offset, app_epoch(p));
 }
 
 static void do_position(kfk__consumer *cs, kfk__toppar *tp, kfk_topic_partition_t *p)
