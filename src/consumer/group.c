@@ -1140,8 +1140,13 @@ void kfk__group_leave(kfk__group *g, int64_t deadline_ms)
     /* revoke on the application's thread: this is its close call */
     pthread_mutex_lock(&cs->mu);
     gset owned = {0};
-    for (int i = 0; i < g->owned.n; i++)
-        gset_add(&owned, g->owned.v[i].topic, g->owned.v[i].partition);
+    for (int i = 0; i < g->owned.n; i++) {
+        /* not those whose REVOKED the application has already seen (the
+         * group forgets them only when the I/O thread hears of it) */
+        kfk__toppar *tp = kfk__tp_find(cs, g->owned.v[i].topic, g->owned.v[i].partition);
+        if (tp && tp->assigned)
+            gset_add(&owned, g->owned.v[i].topic, g->owned.v[i].partition);
+    }
     pthread_mutex_unlock(&cs->mu);
     if (owned.n && cs->rebalance_cb) {
         kfk_topic_partition_t *parts = gset_parts(&owned);

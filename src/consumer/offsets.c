@@ -348,8 +348,12 @@ static void on_commit(kfk__cbroker *b, int err, int16_t version, void *resp, voi
     }
     if (first && kfk__coord_error(first)) {
         kfk__coord_dead(cs);
-        cop_later(op, first);
-        return;
+        /* as Java: a sync commit retries; an async one reports the error
+         * (a retried old commit could land after a newer one) */
+        if (!call->async) {
+            cop_later(op, first);
+            return;
+        }
     }
     if (!first || !err) {
         pthread_mutex_lock(&cs->mu);
