@@ -244,6 +244,10 @@ void kfk__call_unref(kfk__call *c);
 /* Any thread: starts an OffsetCommit of c->parts (the call finishes with
  * the result; async calls also queue a CEV_COMMIT). */
 int kfk__offsets_commit(kfk__consumer *cs, kfk__call *c);
+/* A ListOffsets request with room for ntopics topics (arena). */
+struct kfk__list_offsets_request *kfk__list_offsets_new(kfk__arena *a, int isolation,
+                                                        int32_t ntopics);
+
 /* kfk_consumer_commit with a deadline of its own (close's). */
 kfk_err_t kfk__consumer_commit(kfk_t *k, kfk_topic_partition_t *parts, size_t n, int flags,
                                int64_t deadline_ms);

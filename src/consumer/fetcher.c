@@ -163,14 +163,8 @@ static void *build_list_offsets(int16_t version, kfk__arena *a, void *opaque)
 {
     lo_ctx *c = opaque;
     (void)version;
-    kfk__list_offsets_request *rq = kfk__arena_alloc(a, sizeof(*rq));
+    kfk__list_offsets_request *rq = kfk__list_offsets_new(a, c->f->cs->isolation, c->n);
     if (!rq)
-        return NULL;
-    kfk__msg_init(&kfk__desc_list_offsets_request, rq);
-    rq->replica_id = -1;
-    rq->isolation_level = (int8_t)c->f->cs->isolation;
-    rq->topics.v = kfk__struct_array_new(a, &kfk__list_offsets_request_topic_desc, c->n);
-    if (!rq->topics.v)
         return NULL;
     for (int i = 0; i < c->n; i++) {
         const char *name = c->items[i].tp->topic;

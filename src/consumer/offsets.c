@@ -628,19 +628,25 @@ static void lop_later(lop *l, int err)
     retry_wait(l->call->cs, &l->retry, lop_destroy);
 }
 
+kfk__list_offsets_request *kfk__list_offsets_new(kfk__arena *a, int isolation, int32_t ntopics)
+{
+    kfk__list_offsets_request *rq = kfk__arena_alloc(a, sizeof(*rq));
+    if (!rq)
+        return NULL;
+    kfk__msg_init(&kfk__desc_list_offsets_request, rq);
+    rq->replica_id = -1; /* a client, not a follower */
+    rq->isolation_level = (int8_t)isolation;
+    rq->topics.v = kfk__struct_array_new(a, &kfk__list_offsets_request_topic_desc, ntopics);
+    return rq->topics.v ? rq : NULL;
+}
+
 static void *build_lop(int16_t version, kfk__arena *a, void *opaque)
 {
     lop *l = opaque;
     const kfk_topic_partition_t *p = &l->call->parts[l->i];
     (void)version;
-    kfk__list_offsets_request *rq = kfk__arena_alloc(a, sizeof(*rq));
+    kfk__list_offsets_request *rq = kfk__list_offsets_new(a, l->call->cs->isolation, 1);
     if (!rq)
-        return NULL;
-    kfk__msg_init(&kfk__desc_list_offsets_request, rq);
-    rq->replica_id = -1;
-    rq->isolation_level = (int8_t)l->call->cs->isolation;
-    rq->topics.v = kfk__struct_array_new(a, &kfk__list_offsets_request_topic_desc, 1);
-    if (!rq->topics.v)
         return NULL;
     rq->topics.n = 1;
     rq->topics.v[0].name = kfk__str_c(p->topic);
