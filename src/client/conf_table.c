@@ -454,11 +454,13 @@ const kfk__conf_prop kfk__conf_props[KFK__CONF__COUNT] = {
          .clients = C,
          .importance = MEDIUM,
          .def = "true",
-         .doc = "Whether the consumer commits the offsets of the records it "
-                "has returned every `auto.commit.interval.ms`, in the "
-                "background. Without a `group.id` there is nowhere to "
-                "commit: it is then off, and setting it to true is an "
-                "error."},
+         .doc = "Whether the consumer commits offsets by itself: every "
+                "`auto.commit.interval.ms` in the background, up to the "
+                "records returned by earlier polls (a record counts as "
+                "processed once the next poll begins: at-least-once), and "
+                "the positions of partitions about to be revoked and at "
+                "close. Without a `group.id` there is nowhere to commit: it "
+                "is then off, and setting it to true is an error."},
     [KFK__CONF_ENABLE_IDEMPOTENCE] =
         {.name = "enable.idempotence",
          .type = T_BOOL,
