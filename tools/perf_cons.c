@@ -38,13 +38,6 @@ static void usage(FILE *out, const char *prog, const char *extra)
             prog, extra ? extra : "");
 }
 
-static int bad(const char *prog, const char *what, const char *flag, const char *v)
-{
-    fprintf(stderr, "%s: %s %s, got '%s'\nRun '%s --help' for the options.\n", prog, flag,
-            what, v, prog);
-    return 2;
-}
-
 static bool takes_value(const char *a)
 {
     static const char *const flags[] = {"-b", "-t", "-G", "-n", "-X", "--timeout"};
@@ -87,7 +80,7 @@ int perf_cparse(perf_copts *o, const char *prog, const char *extra_help, int arg
             errno = 0;
             double t = strtod(v, &end);
             if (errno || end == v || *end || !(t >= 0) || !isfinite(t))
-                return bad(prog, "wants seconds (0 = never)", a, v);
+                return perf_bad_flag(prog, "wants seconds (0 = never)", a, v);
             o->timeout_s = t;
             continue;
         }
@@ -97,33 +90,23 @@ int perf_cparse(perf_copts *o, const char *prog, const char *extra_help, int arg
             break;
         case 't':
             if (!*v)
-                return bad(prog, "wants a topic name", a, v);
+                return perf_bad_flag(prog, "wants a topic name", a, v);
             o->topic = v;
             break;
         case 'G':
             if (!*v)
-                return bad(prog, "wants a group id", a, v);
+                return perf_bad_flag(prog, "wants a group id", a, v);
             o->group = v;
             break;
         case 'n':
             if (!perf_parse_ll(v, 1, INT64_MAX / 2, &n))
-                return bad(prog, "wants a record count of at least 1", a, v);
+                return perf_bad_flag(prog, "wants a record count of at least 1", a, v);
             o->count = n;
             break;
-        case 'X': {
-            char *eq = strchr(v, '=');
-            if (!eq || eq == v)
-                return bad(prog, "wants prop=value", a, v);
-            if (o->nprops == PERF_MAX_PROPS) {
-                fprintf(stderr, "%s: at most %d -X properties\n", prog, PERF_MAX_PROPS);
+        case 'X':
+            if (perf_add_prop(prog, a, v, o->props, &o->nprops))
                 return 2;
-            }
-            *eq = '\0';
-            o->props[o->nprops][0] = v;
-            o->props[o->nprops][1] = eq + 1;
-            o->nprops++;
             break;
-        }
         }
     }
     const char *missing = !o->bootstrap                 ? "-b BOOTSTRAP"
@@ -174,11 +157,7 @@ void perf_cstart(perf_crun *r)
 static void note_error(perf_crun *r, const char *name)
 {
     r->errors++;
-    for (int i = 0; i < r->nerr; i++)
-        if (!strcmp(r->err_names[i], name))
-            return;
-    if (r->nerr < PERF_MAX_ERR_NAMES)
-        snprintf(r->err_names[r->nerr++], sizeof(r->err_names[0]), "%s", name);
+    perf_note_error_name(r->err_names, &r->nerr, name);
 }
 
 int perf_cassign(perf_crun *r, const int32_t *partitions, size_t n, bool assigned)

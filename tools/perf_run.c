@@ -32,11 +32,37 @@ static void usage(FILE *out, const char *prog)
             prog);
 }
 
-static int bad(const char *prog, const char *what, const char *flag, const char *v)
+int perf_bad_flag(const char *prog, const char *what, const char *flag, const char *v)
 {
     fprintf(stderr, "%s: %s %s, got '%s'\nRun '%s --help' for the options.\n", prog, flag,
             what, v, prog);
     return 2;
+}
+
+int perf_add_prop(const char *prog, const char *flag, char *v,
+                  const char *props[PERF_MAX_PROPS][2], int *nprops)
+{
+    char *eq = strchr(v, '=');
+    if (!eq || eq == v)
+        return perf_bad_flag(prog, "wants prop=value", flag, v);
+    if (*nprops == PERF_MAX_PROPS) {
+        fprintf(stderr, "%s: at most %d -X properties\n", prog, PERF_MAX_PROPS);
+        return 2;
+    }
+    *eq = '\0';
+    props[*nprops][0] = v;
+    props[*nprops][1] = eq + 1;
+    (*nprops)++;
+    return 0;
+}
+
+void perf_note_error_name(char names[PERF_MAX_ERR_NAMES][48], int *n, const char *name)
+{
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(names[i], name))
+            return;
+    if (*n < PERF_MAX_ERR_NAMES)
+        snprintf(names[(*n)++], 48, "%s", name);
 }
 
 bool perf_parse_ll(const char *s, long long lo, long long hi, long long *out)
@@ -89,17 +115,17 @@ int perf_parse(perf_opts *o, const char *prog, int argc, char **argv)
             break;
         case 't':
             if (!*v)
-                return bad(prog, "wants a topic name", a, v);
+                return perf_bad_flag(prog, "wants a topic name", a, v);
             o->topic = v;
             break;
         case 'n':
             if (!perf_parse_ll(v, 1, INT64_MAX / 2, &n))
-                return bad(prog, "wants a record count of at least 1", a, v);
+                return perf_bad_flag(prog, "wants a record count of at least 1", a, v);
             o->count = n;
             break;
         case 's':
             if (!perf_parse_ll(v, 8, 1 << 30, &n))
-                return bad(prog, "wants a value size from 8 (the send time) to 1073741824", a,
+                return perf_bad_flag(prog, "wants a value size from 8 (the send time) to 1073741824", a,
                            v);
             o->size = (long)n;
             break;
@@ -108,7 +134,7 @@ int perf_parse(perf_opts *o, const char *prog, int argc, char **argv)
             errno = 0;
             double r = strtod(v, &end);
             if (errno || end == v || *end || !(r >= 0) || !isfinite(r))
-                return bad(prog, "wants records per second (0 = unlimited)", a, v);
+                return perf_bad_flag(prog, "wants records per second (0 = unlimited)", a, v);
             o->rate = r;
             break;
         }
@@ -118,20 +144,10 @@ int perf_parse(perf_opts *o, const char *prog, int argc, char **argv)
         case 'a':
             o->acks = v;
             break;
-        case 'X': {
-            char *eq = strchr(v, '=');
-            if (!eq || eq == v)
-                return bad(prog, "wants prop=value", a, v);
-            if (o->nprops == PERF_MAX_PROPS) {
-                fprintf(stderr, "%s: at most %d -X properties\n", prog, PERF_MAX_PROPS);
+        case 'X':
+            if (perf_add_prop(prog, a, v, o->props, &o->nprops))
                 return 2;
-            }
-            *eq = '\0';
-            o->props[o->nprops][0] = v;
-            o->props[o->nprops][1] = eq + 1;
-            o->nprops++;
             break;
-        }
         }
     }
     const char *missing = !o->bootstrap ? "-b BOOTSTRAP"
@@ -313,11 +329,7 @@ char *perf_next_value(perf_run *r, int64_t now_us)
 
 static void note_error(perf_run *r, const char *name)
 {
-    for (int i = 0; i < r->nerr; i++)
-        if (!strcmp(r->err_names[i], name))
-            return;
-    if (r->nerr < PERF_MAX_ERR_NAMES)
-        snprintf(r->err_names[r->nerr++], sizeof(r->err_names[0]), "%s", name);
+    perf_note_error_name(r->err_names, &r->nerr, name);
 }
 
 void perf_delivered(perf_run *r, const void *op, const char *err_name)

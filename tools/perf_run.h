@@ -51,6 +51,18 @@ int perf_parse(perf_opts *o, const char *prog, int argc, char **argv);
 /* A whole number in [lo, hi], nothing else, into *out. */
 bool perf_parse_ll(const char *s, long long lo, long long hi, long long *out);
 
+/* For the option parsers: "PROG: FLAG WHAT, got 'V'" and a hint; returns
+ * 2, the exit status for bad flags. */
+int perf_bad_flag(const char *prog, const char *what, const char *flag, const char *v);
+
+/* -X prop=value into props (v is split in place). Returns 0 or 2 with a
+ * message. */
+int perf_add_prop(const char *prog, const char *flag, char *v,
+                  const char *props[PERF_MAX_PROPS][2], int *nprops);
+
+/* Remembers an error name (the first PERF_MAX_ERR_NAMES distinct ones). */
+void perf_note_error_name(char names[PERF_MAX_ERR_NAMES][48], int *n, const char *name);
+
 /* Seconds from a to b. */
 double perf_tv_secs(struct timeval a, struct timeval b);
 /* v rounded to `digits` decimals, so the JSON does not carry float noise. */
