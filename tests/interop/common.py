@@ -386,13 +386,18 @@ class Broker:
 
 # ---- script entry -------------------------------------------------------------
 
-def main(test_fn, description):
-    """Parses --kfk, arms the watchdog, runs test_fn(args) and turns the
-    outcome into an exit status: 0 pass, 1 fail (with the reason last)."""
+def main(test_fn, description, rdk_help=None):
+    """Parses --kfk (and --rdk, a librdkafka twin, when rdk_help says what
+    it is), arms the watchdog, runs test_fn(args) and turns the outcome
+    into an exit status: 0 pass, 1 fail (with the reason last)."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--kfk", required=True, help="path to the built kfk executable")
+    if rdk_help:
+        ap.add_argument("--rdk", help=rdk_help)
     args = ap.parse_args()
     args.kfk = os.path.abspath(args.kfk)
+    if getattr(args, "rdk", None):
+        args.rdk = os.path.abspath(args.rdk)
     faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
     started = time.monotonic()
     name = os.path.basename(sys.argv[0])

@@ -12,12 +12,7 @@ status 2 and a message that names the problem. Nothing here asserts on
 speed (nor on latency, which only means something while producing).
 """
 
-import argparse
-import faulthandler
 import json
-import os
-import sys
-import time
 
 import common
 from common import check, fail, log
@@ -185,24 +180,5 @@ def test(args):
             log("no --rdk: librdkafka's twin not built, not checked")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--kfk", required=True, help="path to the built kfk executable")
-    ap.add_argument("--rdk", help="path to bench/rdk_perf_consume, when built")
-    args = ap.parse_args()
-    args.kfk = os.path.abspath(args.kfk)
-    if args.rdk:
-        args.rdk = os.path.abspath(args.rdk)
-    faulthandler.dump_traceback_later(common.WATCHDOG_SECONDS, exit=True)
-    started = time.monotonic()
-    try:
-        test(args)
-    except common.TestFailure as e:
-        log(f"FAIL perf_consume.py after {time.monotonic() - started:.1f}s: {e}")
-        sys.exit(1)
-    log(f"PASS perf_consume.py in {time.monotonic() - started:.1f}s")
-    sys.exit(0)
-
-
 if __name__ == "__main__":
-    main()
+    common.main(test, __doc__, rdk_help="path to bench/rdk_perf_consume, when built")

@@ -12,13 +12,9 @@ print exactly the same fields. Records that cannot be delivered make it exit
 message that names the problem. Nothing here asserts on speed.
 """
 
-import argparse
-import faulthandler
 import json
-import os
 import re
 import struct
-import sys
 import time
 
 import common
@@ -230,24 +226,5 @@ def test(args):
             log("no --rdk: librdkafka's twin not built, not checked")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--kfk", required=True, help="path to the built kfk executable")
-    ap.add_argument("--rdk", help="path to bench/rdk_perf_produce, when built")
-    args = ap.parse_args()
-    args.kfk = os.path.abspath(args.kfk)
-    if args.rdk:
-        args.rdk = os.path.abspath(args.rdk)
-    faulthandler.dump_traceback_later(common.WATCHDOG_SECONDS, exit=True)
-    started = time.monotonic()
-    try:
-        test(args)
-    except common.TestFailure as e:
-        log(f"FAIL perf_produce.py after {time.monotonic() - started:.1f}s: {e}")
-        sys.exit(1)
-    log(f"PASS perf_produce.py in {time.monotonic() - started:.1f}s")
-    sys.exit(0)
-
-
 if __name__ == "__main__":
-    main()
+    common.main(test, __doc__, rdk_help="path to bench/rdk_perf_produce, when built")
