@@ -512,10 +512,6 @@ START_TEST(unsubscribe_commits_in_revoke)
     produce_all();
     static member ms[1];
     memset(ms, 0, sizeof(ms));
-    group_consumer(&ms[0], 0, "unsub", NULL);
-    kfk_destroy(ms[0].k);
-    reset_state();
-    /* the same with the committing callback */
     kfk_conf_t *conf = kfk_conf_new();
     char err[256];
     const char *const props[] = {"bootstrap.servers", kfk_cluster_bootstrap(cluster), "group.id",
